@@ -1,0 +1,323 @@
+"""Spec → `keras.Model` and `compile()` arguments.
+
+Every name is resolved through Keras itself (`keras.layers`, `keras.optimizers`,
+`keras.losses`, `keras.metrics`, `keras.callbacks` and Keras' registry of custom
+objects); kerascli never reimplements one. Keras errors raised while building a
+node are re-raised as config errors naming the node and its line.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import keras
+
+from kerascli.config import Document, Key
+from kerascli.errors import ConfigError, Problem
+from kerascli.spec import Config, KerasObject, ModelSpec, Node
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+# Constructor arguments whose values are Keras objects, by name suffix.
+NESTED = (
+    ("initializer", "initializers"),
+    ("regularizer", "regularizers"),
+    ("constraint", "constraints"),
+)
+# Layers that are not safe or not possible to build from a config.
+FORBIDDEN_LAYERS = {"Lambda", "TFSMLayer", "JaxLayer", "FlaxLayer", "TorchModuleWrapper", "Input", "InputSpec"}
+
+
+def clean(exc: BaseException) -> str:
+    """A Keras exception message as one readable line (no ANSI codes)."""
+    text = ANSI.sub("", str(exc)).strip() or type(exc).__name__
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return " ".join(lines)[:600]
+
+
+def build_model(spec: ModelSpec, doc: Document, input_shapes: dict[str, tuple] | None = None,
+                input_dtypes: dict[str, str] | None = None) -> keras.Model:
+    """Builds the functional model that `spec` describes.
+
+    Args:
+        spec: the `model:` section.
+        doc: the config, for error locations.
+        input_shapes: per-input sample shapes inferred from the data, used
+            when `spec.inputs` is absent.
+        input_dtypes: per-input dtypes inferred from the data.
+
+    Returns:
+        An uncompiled `keras.Model` whose outputs are a tensor (one output)
+        or a dict keyed by output node name (several).
+
+    Raises:
+        ConfigError: a node Keras cannot build, with its line.
+    """
+    if spec.inputs is not None:
+        inputs = {
+            name: keras.Input(shape=tuple(s.shape), dtype=s.dtype, name=name)
+            for name, s in spec.inputs.items()
+        }
+    elif input_shapes:
+        dtypes = input_dtypes or {}
+        inputs = {name: keras.Input(shape=tuple(shape), dtype=dtypes.get(name, "float32"), name=name)
+                  for name, shape in input_shapes.items()}
+    else:
+        raise ConfigError([doc.problem(("model",), "model.inputs is not given and there is no training data to infer the input shape from")])
+    tensors: dict[str, Any] = dict(inputs)
+    names = spec.node_names()
+    order = _topological_order(spec, names, list(inputs), doc)
+    problems: list[Problem] = []
+    for i in order:
+        node, name = spec.layers[i], names[i]
+        key = ("model", "layers", i)
+        try:
+            tensors[name] = _call_node(node, name, i, names, tensors, list(inputs), doc, key)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            break
+    if problems:
+        raise ConfigError(problems)
+    out_names = spec.output_names()
+    outputs = [tensors[n] for n in out_names]
+    try:
+        model_inputs = next(iter(inputs.values())) if len(inputs) == 1 else inputs
+        if len(outputs) == 1:
+            return keras.Model(model_inputs, outputs[0], name=_model_name(doc))
+        return keras.Model(model_inputs, dict(zip(out_names, outputs)), name=_model_name(doc))
+    except Exception as exc:  # noqa: BLE001 - Keras raises ValueError and others
+        raise ConfigError([doc.problem(("model", "outputs"), f"Keras cannot build the model: {clean(exc)}")]) from None
+
+
+def _model_name(doc: Document) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", doc.data.get("name") or doc.path.stem)
+
+
+def _topological_order(spec: ModelSpec, names: list[str], input_names: list[str], doc: Document) -> list[int]:
+    """Node indices in an order where each node follows its inputs."""
+    index = {n: i for i, n in enumerate(names)}
+    deps: list[list[int]] = []
+    for i, node in enumerate(spec.layers):
+        refs = _input_refs(node, i, names, input_names)
+        deps.append([index[r] for r in refs if r in index and r not in input_names])
+    order, state = [], [0] * len(names)  # 0 new, 1 visiting, 2 done
+
+    def visit(i: int, path: list[int]):
+        if state[i] == 2:
+            return
+        if state[i] == 1:
+            cycle = path[path.index(i):] + [i]
+            raise ConfigError([doc.problem(("model", "layers", i, "inputs"), "cycle in the graph: " + " -> ".join(names[j] for j in cycle))])
+        state[i] = 1
+        for j in deps[i]:
+            visit(j, path + [i])
+        state[i] = 2
+        order.append(i)
+
+    for i in range(len(names)):
+        visit(i, [])
+    return order
+
+
+def _input_refs(node: Node, i: int, names: list[str], input_names: list[str]) -> list[str]:
+    """The names a node reads from; the previous node (or the input) by default."""
+    if node.inputs is None:
+        if i > 0:
+            return [names[i - 1]]
+        return input_names[:1]
+    if isinstance(node.inputs, str):
+        return [node.inputs]
+    if isinstance(node.inputs, list):
+        return list(node.inputs)
+    return list(node.inputs.values())
+
+
+def _call_node(node: Node, name: str, i: int, names, tensors, input_names, doc, key: Key):
+    refs = _input_refs(node, i, names, input_names)
+    if node.inputs is None and i == 0 and len(input_names) > 1:
+        raise ConfigError([doc.problem(key, f"the model has {len(input_names)} inputs; set 'inputs' on the first node")])
+    for ref in refs:
+        if ref not in tensors:
+            raise ConfigError([doc.problem(key + ("inputs",), f"unknown input '{ref}'")])
+    out = None
+    for r in range(node.repeat):
+        layer_name = name if node.repeat == 1 else f"{name}_{r + 1}"
+        layer = make_layer(node.type, node.kwargs, layer_name, doc, key)
+        try:
+            if r > 0:
+                out = layer(out)
+            elif isinstance(node.inputs, dict):
+                out = layer(**{arg: tensors[ref] for arg, ref in node.inputs.items()})
+            elif isinstance(node.inputs, list):
+                out = layer([tensors[ref] for ref in refs])
+            else:
+                out = layer(tensors[refs[0]])
+        except Exception as exc:  # noqa: BLE001 - shape errors are ValueError, others vary
+            raise ConfigError([doc.problem(key, f"{node.type} '{name}' cannot be applied to its input: {clean(exc)}")]) from None
+    return out
+
+
+def layer_class(type_name: str):
+    """The Keras layer class named `type_name` (built-in or registered)."""
+    if type_name in FORBIDDEN_LAYERS:
+        return None
+    cls = getattr(keras.layers, type_name, None)
+    if isinstance(cls, type) and issubclass(cls, keras.layers.Layer):
+        return cls
+    cls = keras.saving.get_registered_object(type_name)
+    if isinstance(cls, type) and issubclass(cls, keras.layers.Layer):
+        return cls
+    return None
+
+
+def make_layer(type_name: str, kwargs: dict, name: str | None, doc: Document, key: Key) -> keras.layers.Layer:
+    """Instantiates one layer, resolving nested Keras objects in its kwargs."""
+    cls = layer_class(type_name)
+    if cls is None:
+        raise ConfigError([doc.problem(key + ("type",), f"unknown layer '{type_name}'")])
+    resolved = {}
+    for arg, value in kwargs.items():
+        resolved[arg] = _nested(arg, value, doc, key + (arg,))
+    if name is not None:
+        resolved["name"] = name
+    try:
+        return cls(**resolved)
+    except Exception as exc:  # noqa: BLE001 - constructors raise ValueError/TypeError
+        raise ConfigError([doc.problem(key, f"{type_name}({_show_kwargs(kwargs)}) was rejected by Keras: {clean(exc)}")]) from None
+
+
+def _show_kwargs(kwargs: dict) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in kwargs.items() if not isinstance(v, dict))
+
+
+def _nested(arg: str, value: Any, doc: Document, key: Key) -> Any:
+    """Turns `{type: X, ...}` values into Keras objects (layers, initializers...)."""
+    if arg in ("layer", "backward_layer") and isinstance(value, dict) and "type" in value:
+        inner = {k: v for k, v in value.items() if k not in ("type", "name")}
+        return make_layer(value["type"], inner, value.get("name"), doc, key)
+    for suffix, module in NESTED:
+        if arg == suffix or arg.endswith("_" + suffix):
+            if isinstance(value, dict) and "type" in value:
+                return resolve_object(module, KerasObject.model_validate(value), doc, key)
+    return value
+
+
+def resolve_object(module: str, obj: KerasObject, doc: Document, key: Key) -> Any:
+    """Builds a Keras object of `keras.<module>` from a `KerasObject` spec.
+
+    Strings are returned as they are (Keras resolves them itself in
+    `compile()` and keeps the spelling as the history key); mappings build
+    the class with its kwargs.
+    """
+    if obj.is_string:
+        if module in ("losses", "metrics"):
+            return obj.type
+        getter = getattr(_keras_module(module), "get", None)
+        try:
+            if getter is not None:
+                return getter(obj.type)
+        except Exception:  # noqa: BLE001 - `get` raises ValueError for unknown names
+            pass
+    cls = getattr(_keras_module(module), obj.type, None)
+    if not isinstance(cls, type):
+        cls = keras.saving.get_registered_object(obj.type)
+    if not isinstance(cls, type):
+        raise ConfigError([doc.problem(key, f"unknown {module[:-1]} '{obj.type}'")])
+    kwargs = dict(obj.kwargs)
+    if module == "optimizers" and isinstance(kwargs.get("learning_rate"), dict):
+        schedule = KerasObject.model_validate(kwargs["learning_rate"])
+        kwargs["learning_rate"] = resolve_object("optimizers.schedules", schedule, doc, key + ("learning_rate",))
+    try:
+        return cls(**kwargs)
+    except Exception as exc:  # noqa: BLE001
+        raise ConfigError([doc.problem(key, f"{obj.type} was rejected by Keras: {clean(exc)}")]) from None
+
+
+def _keras_module(path: str):
+    module = keras
+    for part in path.split("."):
+        module = getattr(module, part)
+    return module
+
+
+def compile_arguments(config: Config, model: keras.Model, doc: Document) -> dict[str, Any]:
+    """The keyword arguments of `model.compile()` that `config.compile` describes."""
+    spec = config.compile
+    out_names = list(model.output_names) if isinstance(model.output, dict) else []
+    multi = isinstance(model.output, dict) and len(model.output) > 1
+    args: dict[str, Any] = {
+        "optimizer": resolve_object("optimizers", spec.optimizer, doc, ("compile", "optimizer")),
+        "jit_compile": spec.jit_compile,
+        "steps_per_execution": spec.steps_per_execution,
+    }
+    loss = spec.loss
+    if isinstance(loss, dict):
+        _check_output_keys(loss, out_names, doc, ("compile", "loss"))
+        args["loss"] = {k: resolve_object("losses", v, doc, ("compile", "loss", k)) for k, v in loss.items()}
+    elif loss is not None:
+        value = resolve_object("losses", loss, doc, ("compile", "loss"))
+        args["loss"] = {k: value for k in model.output} if multi else value
+    metrics = spec.metrics
+    if isinstance(metrics, dict):
+        _check_output_keys(metrics, out_names, doc, ("compile", "metrics"))
+        args["metrics"] = {
+            k: [resolve_object("metrics", m, doc, ("compile", "metrics", k)) for m in (v if isinstance(v, list) else [v])]
+            for k, v in metrics.items()
+        }
+    elif metrics is not None:
+        if multi:
+            # Keras rejects a flat list on a multi-output model ("tuple arity
+            # mismatch"); apply it to every output, fresh objects for each.
+            args["metrics"] = {
+                k: [resolve_object("metrics", m, doc, ("compile", "metrics", i)) for i, m in enumerate(metrics)]
+                for k in model.output
+            }
+        else:
+            args["metrics"] = [resolve_object("metrics", m, doc, ("compile", "metrics", i)) for i, m in enumerate(metrics)]
+    if spec.loss_weights is not None:
+        if isinstance(spec.loss_weights, dict):
+            _check_output_keys(spec.loss_weights, out_names, doc, ("compile", "loss_weights"))
+        args["loss_weights"] = spec.loss_weights
+    return args
+
+
+def _check_output_keys(mapping: dict, out_names: list[str], doc: Document, key: Key) -> None:
+    import difflib
+
+    problems = []
+    for name in mapping:
+        if name not in out_names:
+            hint = difflib.get_close_matches(name, out_names, n=1)
+            expected = f"outputs are: {', '.join(out_names)}" if out_names else "the model has a single output; give a single value, not a mapping"
+            problems.append(doc.problem(key + (name,), f"'{name}' is not a model output; {expected}" + (f" (did you mean '{hint[0]}'?)" if hint else "")))
+    if problems:
+        raise ConfigError(problems)
+
+
+def make_callbacks(config: Config, doc: Document, run_dir) -> list:
+    """The Keras callbacks the config lists, with paths placed in the run directory."""
+    from pathlib import Path
+
+    callbacks = []
+    for i, spec in enumerate(config.fit.callbacks):
+        key = ("fit", "callbacks", i)
+        cls = getattr(keras.callbacks, spec.type, None)
+        if not isinstance(cls, type) or spec.type in ("LambdaCallback", "LearningRateScheduler"):
+            raise ConfigError([doc.problem(key, f"callback '{spec.type}' cannot be used from a config")])
+        kwargs = spec.kwargs
+        if spec.type in ("EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint") and kwargs.get("mode", "auto") == "auto":
+            monitor = kwargs.get("monitor", "val_loss")
+            kwargs["mode"] = "min" if monitor.endswith("loss") or "error" in monitor else "max" if any(
+                w in monitor for w in ("acc", "auc", "precision", "recall", "f1")) else "auto"
+        for path_arg in ("filepath", "filename", "log_dir", "backup_dir"):
+            if path_arg in kwargs:
+                target = Path(str(kwargs[path_arg]))
+                if target.is_absolute() or ".." in target.parts:
+                    raise ConfigError([doc.problem(key + (path_arg,), f"expected a path inside the run directory, got '{kwargs[path_arg]}'")])
+                kwargs[path_arg] = str(Path(run_dir) / target)
+        try:
+            callbacks.append(cls(**kwargs))
+        except Exception as exc:  # noqa: BLE001
+            raise ConfigError([doc.problem(key, f"{spec.type} was rejected by Keras: {clean(exc)}")]) from None
+    return callbacks

@@ -1,0 +1,193 @@
+"""The `kerascli` command line: parses options, calls the runner, renders results.
+
+No logic lives here. Keras is never imported at module level: `--help` and
+`validate` stay fast, and the backend is chosen before Keras loads.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kerascli import __version__
+from kerascli.errors import KerasCliError
+
+app = typer.Typer(
+    name="kerascli",
+    help="Train Keras models declared in YAML.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+STATE = {"debug": False}
+
+SetOption = typer.Option(None, "--set", "-s", metavar="KEY=VALUE", help="Override a config value, e.g. --set fit.epochs=3 (repeatable).")
+BackendOption = typer.Option(None, "--backend", help="Keras backend: jax, tensorflow or torch (overrides the config and KERAS_BACKEND).")
+JsonOption = typer.Option(False, "--json", help="Print the result as JSON on stdout.")
+QuietOption = typer.Option(False, "--quiet", "-q", help="No progress display.")
+
+
+def stdout() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def fail(lines: list[str], code: int) -> None:
+    """Prints one line per problem on stderr, unwrapped, and exits with `code`."""
+    for line in lines:
+        sys.stderr.write(line + "\n")
+    raise typer.Exit(code)
+
+
+def handled(command):
+    """Turns `KerasCliError` into its message and exit code; Ctrl-C into 130."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except KerasCliError as exc:
+            if STATE["debug"]:
+                traceback.print_exc()
+            fail(exc.lines(), exc.exit_code)
+        except KeyboardInterrupt:
+            if STATE["debug"]:
+                traceback.print_exc()
+            fail(["interrupted"], 130)
+
+    return wrapper
+
+
+def _version(value: bool):
+    if value:
+        typer.echo(f"kerascli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+):
+    """Train Keras models declared in YAML: one config, one command."""
+    STATE["debug"] = debug
+
+
+@app.command()
+@handled
+def validate(
+    configs: List[Path] = typer.Argument(..., help="Config files to check."),
+    set_: Optional[List[str]] = SetOption,
+    as_json: bool = JsonOption,
+):
+    """Check configs without training (fast: Keras is not imported). Exit 2 on any problem."""
+    from kerascli.errors import ConfigError, Problem
+    from kerascli.runner import validate as check
+
+    problems: list[Problem] = []
+    for path in configs:
+        try:
+            check(path, set_ or [])
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if as_json:
+        typer.echo(json.dumps({"valid": not problems, "problems": [p.__dict__ for p in problems]}, indent=2))
+        if problems:
+            raise typer.Exit(2)
+        return
+    if problems:
+        fail([p.render() for p in problems], 2)
+    for path in configs:
+        typer.echo(f"{path}: ok")
+
+
+@app.command()
+@handled
+def train(
+    config: Path = typer.Argument(..., help="The YAML config."),
+    set_: Optional[List[str]] = SetOption,
+    backend: Optional[str] = BackendOption,
+    output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="Base directory for runs (default: output.dir, ./runs)."),
+    quiet: bool = QuietOption,
+    as_json: bool = JsonOption,
+):
+    """Build, compile and fit the model; write a new run directory."""
+    from kerascli.runner import train as run_train
+
+    result = run_train(config, set_ or [], backend, output_dir, Console(stderr=True), quiet or as_json)
+    if as_json:
+        typer.echo(json.dumps({"run_dir": str(result.run_dir), "metrics": result.metrics, "timings": result.timings}, indent=2))
+        return
+    console = stdout()
+    if not quiet:
+        console.print(_metrics_table(result.metrics, "final metrics"))
+    console.print(f"run: {result.run_dir}")
+
+
+@app.command()
+@handled
+def evaluate(
+    run: Optional[str] = typer.Argument(None, help="A run directory or a config (default: the latest run under ./runs)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Batch size (default: evaluate.batch_size)."),
+    set_: Optional[List[str]] = SetOption,
+    backend: Optional[str] = BackendOption,
+    as_json: bool = JsonOption,
+):
+    """Loss and metrics of a run on its test data (default: its validation data)."""
+    from kerascli.runner import evaluate as run_evaluate
+
+    run_dir, metrics = run_evaluate(run, set_ or [], backend, batch_size)
+    if as_json:
+        typer.echo(json.dumps({"run_dir": str(run_dir), "metrics": metrics}, indent=2))
+        return
+    console = stdout()
+    console.print(_metrics_table(metrics, "evaluation"))
+    console.print(f"run: {run_dir}")
+
+
+@app.command()
+@handled
+def predict(
+    run: Optional[str] = typer.Argument(None, help="A run directory or a config (default: the latest run under ./runs)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Batch size (default: predict.batch_size)."),
+    input_path: Optional[Path] = typer.Option(None, "--input", "-i", help="Data to predict on (default: data.predict)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Predictions file, .csv or .npy (default: RUN/predictions.csv)."),
+    set_: Optional[List[str]] = SetOption,
+    backend: Optional[str] = BackendOption,
+    as_json: bool = JsonOption,
+):
+    """Predictions of a run, written to a CSV (labels decoded) or .npy file."""
+    from kerascli.runner import predict as run_predict
+
+    path, rows = run_predict(run, set_ or [], backend, batch_size, input_path, output)
+    if as_json:
+        typer.echo(json.dumps({"predictions": str(path), "rows": rows}))
+        return
+    stdout().print(f"{rows} predictions written to {path}")
+
+
+def _metrics_table(metrics: dict, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in metrics.items():
+        table.add_row(name, f"{float(value):.4f}")
+    return table
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,421 @@
+"""train / evaluate / predict: data, model, fit and the run directory.
+
+This module imports Keras only inside the functions that need it, after the
+backend is chosen, so `validate` and the CLI's start-up stay fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import platform
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from kerascli import __version__, backend, checks, config, spec
+from kerascli.artifacts import latest_run, new_run_dir, write_json, write_text
+from kerascli.errors import ConfigError, DataError, KerasCliError, UsageError
+
+
+def validate(path: str | os.PathLike, overrides: list[str] = ()) -> tuple[config.Document, spec.Config]:
+    """Parses and checks a config without importing Keras.
+
+    Returns:
+        `(document, config)`.
+
+    Raises:
+        ConfigError: every problem found, each with its line and column.
+    """
+    doc = config.load(path, overrides)
+    problems = checks.check(doc)
+    try:
+        cfg = spec.from_document(doc)
+    except ConfigError as exc:
+        raise ConfigError(_dedupe(exc.problems + problems)) from None
+    if problems:
+        raise ConfigError(_dedupe(problems))
+    return doc, cfg
+
+
+def _dedupe(problems):
+    seen, out = set(), []
+    for p in problems:
+        if (p.line, p.col, p.path, p.message) not in seen:
+            seen.add((p.line, p.col, p.path, p.message))
+            out.append(p)
+    return out
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What `train` produced."""
+
+    run_dir: Path
+    history: dict[str, list[float]]
+    metrics: dict[str, float]
+    timings: dict[str, float]
+
+
+class Timer:
+    """Collects wall-clock seconds per phase, for `run.json`."""
+
+    def __init__(self):
+        self.timings: dict[str, float] = {}
+        self._start = time.perf_counter()
+
+    def phase(self, name: str):
+        timer = self
+
+        class _Phase:
+            def __enter__(self):
+                self.t = time.perf_counter()
+
+            def __exit__(self, *exc):
+                timer.timings[name] = round(timer.timings.get(name, 0.0) + time.perf_counter() - self.t, 4)
+
+        return _Phase()
+
+    def total(self) -> float:
+        return round(time.perf_counter() - self._start, 4)
+
+
+def _import_keras(cfg: spec.Config, backend_cli: str | None):
+    name = backend.resolve(backend_cli, cfg.backend)
+    backend.activate(name)
+    import keras  # noqa: PLC0415 - deliberately late: the backend is set above
+
+    return keras
+
+
+def _resolved_config(doc: config.Document, cfg: spec.Config, seed: int) -> dict:
+    """The config with defaults filled, the seed fixed and data paths absolute."""
+    data = cfg.model_dump(mode="json", exclude_none=True, warnings=False)
+    data["name"] = cfg.name or doc.path.stem
+    data["seed"] = seed
+    for role, source in (data.get("data") or {}).items():
+        if not isinstance(source, dict):
+            continue
+        if "path" in source:
+            source["path"] = str((doc.base_dir / source["path"]).resolve())
+        for axis in ("x", "y"):
+            value = source.get(axis)
+            if isinstance(value, str) and ("path" not in source or value.lower().endswith((".npy", ".npz", ".csv", ".parquet"))):
+                source[axis] = str((doc.base_dir / value).resolve())
+    return data
+
+
+def _versions(keras) -> dict[str, str]:
+    return {
+        "kerascli": __version__,
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _single(arrays: dict[str, np.ndarray]):
+    """A lone array stays an array (what Keras expects for one input/output)."""
+    if len(arrays) == 1:
+        return next(iter(arrays.values()))
+    return arrays
+
+
+def _fit_inputs(arrays) -> Any:
+    from kerascli.data import as_float32
+
+    return _single(as_float32(arrays.x))
+
+
+def load_training_data(doc, cfg: spec.Config, seed: int, labels):
+    """Training and validation `Arrays` as the config describes them."""
+    from kerascli import data
+
+    if cfg.data.train is None:
+        raise ConfigError([doc.problem(("data",), "missing required key 'train': the training data source")])
+    input_names = list(cfg.model.inputs) if cfg.model.inputs else None
+    outputs = cfg.model.output_names()
+    train = data.load(cfg.data.train, doc, ("data", "train"), input_names=input_names,
+                      output_names=outputs, labels=labels, fit_labels=True)
+    validation = None
+    if isinstance(cfg.data.validation, spec.Split):
+        train, validation = data.split(train, cfg.data.validation.split, seed, doc, ("data", "validation", "split"))
+    elif cfg.data.validation is not None:
+        validation = data.load(cfg.data.validation.like(cfg.data.train), doc, ("data", "validation"), input_names=input_names,
+                               output_names=outputs, labels=labels)
+    return train, validation
+
+
+def train(path, overrides=(), backend_cli=None, output_dir=None, console=None, quiet=False) -> TrainResult:
+    """Validates, builds, compiles and fits the model of config `path`.
+
+    Everything that can be checked is checked before the run directory is
+    created: an invalid config or data leaves nothing behind.
+
+    Returns:
+        The `TrainResult`.
+    """
+    timer = Timer()
+    with timer.phase("validate"):
+        doc, cfg = validate(path, overrides)
+    with timer.phase("import"):
+        keras = _import_keras(cfg, backend_cli)
+    from kerascli import build, data
+    from kerascli.progress import RichProgress
+
+    seed = cfg.seed if cfg.seed is not None else random.SystemRandom().randrange(2**31)
+    keras.utils.set_random_seed(seed)
+    labels = data.Labels()
+    with timer.phase("load_data"):
+        train_data, validation = load_training_data(doc, cfg, seed, labels)
+    with timer.phase("build"):
+        shapes = {k: v.shape[1:] for k, v in train_data.x.items()}
+        dtypes = {k: ("float32" if np.issubdtype(v.dtype, np.floating) else str(v.dtype)) for k, v in train_data.x.items()}
+        model = build.build_model(cfg.model, doc, shapes, dtypes)
+        _check_inputs(model, train_data, doc)
+        compile_args = build.compile_arguments(cfg, model, doc)
+        try:
+            model.compile(**compile_args)
+        except Exception as exc:  # noqa: BLE001 - Keras' compile raises several types
+            raise ConfigError([doc.problem(("compile",), f"Keras rejected the compile arguments: {build.clean(exc)}")]) from None
+    resolved = _resolved_config(doc, cfg, seed)
+    base = Path(output_dir) if output_dir else Path(cfg.output.dir)
+    run_dir = new_run_dir(base, resolved["name"])
+    config_text = yaml.safe_dump(resolved, sort_keys=False)
+    write_text(run_dir / "config.yaml", config_text)
+    if labels:
+        write_json(run_dir / "labels.json", dict(labels))
+    run_info = {
+        "status": "running",
+        "versions": _versions(keras),
+        "seed": seed,
+        "config_file": str(doc.path),
+        "config_sha256": hashlib.sha256(config_text.encode()).hexdigest(),
+        "command": sys.argv,
+    }
+    write_json(run_dir / "run.json", run_info)
+    callbacks = build.make_callbacks(cfg, doc, run_dir)
+    if not quiet:
+        callbacks.append(RichProgress(console))
+    fit = cfg.fit
+    y_train = _single(train_data.y)
+    try:
+        with timer.phase("fit"):
+            history = model.fit(
+                _fit_inputs(train_data), y_train,
+                epochs=fit.epochs, batch_size=fit.batch_size, shuffle=fit.shuffle,
+                class_weight=_class_weight(fit.class_weight, labels, cfg), callbacks=callbacks,
+                initial_epoch=fit.initial_epoch, steps_per_epoch=fit.steps_per_epoch,
+                validation_data=(_fit_inputs(validation), _single(validation.y)) if validation else None,
+                validation_steps=fit.validation_steps, validation_batch_size=fit.validation_batch_size,
+                validation_freq=fit.validation_freq, verbose=0,
+            )
+        with timer.phase("evaluate"):
+            if validation is not None:
+                # The validation batch size reuses the test step fit already compiled.
+                metrics = model.evaluate(_fit_inputs(validation), _single(validation.y),
+                                         batch_size=fit.validation_batch_size or fit.batch_size, return_dict=True, verbose=0)
+            else:
+                metrics = {k: v[-1] for k, v in history.history.items() if v}
+        with timer.phase("save"):
+            from kerascli.artifacts import atomic_path
+
+            with atomic_path(run_dir / "model.keras") as tmp:
+                model.save(tmp)
+            write_json(run_dir / "history.json", history.history)
+            write_json(run_dir / "metrics.json", {"validation" if validation is not None else "train": metrics})
+    except BaseException as exc:
+        run_info.update(status="interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
+                        error=build.clean(exc), timings={**timer.timings, "total": timer.total()})
+        write_json(run_dir / "run.json", run_info)
+        if isinstance(exc, (KeyboardInterrupt, KerasCliError)):
+            raise
+        raise KerasCliError(f"training failed: {build.clean(exc)} (run directory: {run_dir})") from exc
+    run_info.update(status="completed", epochs=len(history.epoch), timings={**timer.timings, "total": timer.total()})
+    write_json(run_dir / "run.json", run_info)
+    return TrainResult(run_dir, history.history, metrics, run_info["timings"])
+
+
+def _class_weight(class_weight, labels, cfg):
+    """`class_weight` with string labels mapped to their encoded integers."""
+    if not class_weight:
+        return None
+    vocab = next(iter(labels.values()), None) if labels else None
+    out = {}
+    for key, weight in class_weight.items():
+        if isinstance(key, str) and not key.isdigit():
+            if not vocab or key not in vocab:
+                raise ConfigError([spec_problem(cfg, key)])
+            out[vocab.index(key)] = weight
+        else:
+            out[int(key)] = weight
+    return out
+
+
+def spec_problem(cfg, key):
+    from kerascli.errors import Problem
+
+    return Problem("", 0, 0, f"fit.class_weight.{key}", f"'{key}' is not a class label of the training data")
+
+
+def _check_inputs(model, arrays, doc) -> None:
+    """Checks the data's sample shapes against the model inputs (given in the config)."""
+    for tensor in model.inputs:
+        name = tensor.name.split(":")[0]
+        values = arrays.x.get(name) if name in arrays.x else (next(iter(arrays.x.values())) if len(arrays.x) == 1 else None)
+        if values is None:
+            raise DataError(doc.problem(("data", "train", "x"), f"no data for model input '{name}'; give 'x' as a mapping with that key").render())
+        expected = tuple(tensor.shape[1:])
+        got = tuple(values.shape[1:])
+        if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected, got)):
+            raise DataError(doc.problem(("model", "inputs", name) if doc.data.get("model", {}).get("inputs") else ("data", "train", "x"),
+                                        f"input '{name}' expects samples of shape {list(expected)}, the data has {list(got)}").render())
+
+
+# -- evaluate / predict ----------------------------------------------------
+
+@dataclasses.dataclass
+class RunContext:
+    """A trained run, ready to evaluate or predict."""
+
+    run_dir: Path
+    doc: config.Document
+    cfg: spec.Config
+    model: Any
+    labels: dict[str, list[str]]
+    seed: int
+
+
+def find_run(target: str | None, overrides=()) -> tuple[Path, config.Document, spec.Config]:
+    """Resolves `RUN_OR_CONFIG`: a run directory, a config file, or the latest run."""
+    if target is None:
+        run_dir = latest_run("runs")
+        if run_dir is None:
+            raise UsageError("no run found under ./runs; train one first (kerascli train CONFIG) or pass a run directory")
+        target_path = run_dir
+    else:
+        target_path = Path(target)
+        if not target_path.exists():
+            raise UsageError(f"no such run directory or config file: {target}")
+    if target_path.is_dir():
+        if not (target_path / "model.keras").is_file():
+            latest = latest_run(target_path) or latest_run(target_path.parent, target_path.name)
+            if latest is None:
+                raise UsageError(f"{target_path} is not a finished run (it has no model.keras)")
+            target_path = latest
+        doc, cfg = validate(target_path / "config.yaml", overrides)
+        return target_path, doc, cfg
+    doc, cfg = validate(target_path, overrides)
+    name = cfg.name or doc.path.stem
+    run_dir = latest_run(cfg.output.dir, name)
+    if run_dir is None:
+        raise UsageError(f"no finished run of '{name}' under {cfg.output.dir}/; train it first: kerascli train {target}")
+    return run_dir, doc, cfg
+
+
+def open_run(target: str | None, overrides=(), backend_cli=None) -> RunContext:
+    """Loads a run's model (safe mode) and vocabularies."""
+    run_dir, doc, cfg = find_run(target, overrides)
+    keras = _import_keras(cfg, backend_cli)
+    try:
+        model = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - a corrupt file raises many types
+        raise KerasCliError(f"cannot load {run_dir / 'model.keras'}: {exc}") from None
+    labels_file = run_dir / "labels.json"
+    labels = json.loads(labels_file.read_text()) if labels_file.is_file() else {}
+    seed = cfg.seed
+    if seed is None:
+        run_json = run_dir / "run.json"
+        seed = json.loads(run_json.read_text()).get("seed", 0) if run_json.is_file() else 0
+    return RunContext(run_dir, doc, cfg, model, labels, seed)
+
+
+def _input_names(ctx: RunContext) -> list[str]:
+    return [t.name.split(":")[0] for t in ctx.model.inputs]
+
+
+def _output_names(ctx: RunContext) -> list[str]:
+    return ctx.cfg.model.output_names()
+
+
+def evaluate(target=None, overrides=(), backend_cli=None, batch_size=None) -> tuple[Path, dict[str, float]]:
+    """Loss and metrics of a run on its test data (default: its validation data).
+
+    Returns:
+        `(run_dir, metrics)`; the metrics are also written to the run's
+        `metrics.json` under `test`.
+    """
+    ctx = open_run(target, overrides, backend_cli)
+    from kerascli import data
+
+    cfg, doc = ctx.cfg, ctx.doc
+    labels = data.Labels(ctx.labels)
+    input_names = _input_names(ctx)
+    outputs = _output_names(ctx)
+    if cfg.data.test is not None:
+        arrays = data.load(cfg.data.test.like(cfg.data.train), doc, ("data", "test"), input_names=input_names, output_names=outputs, labels=labels)
+        source = "test"
+    elif isinstance(cfg.data.validation, spec.Split):
+        _, arrays = load_training_data(doc, cfg, ctx.seed, labels)
+        source = "validation"
+    elif cfg.data.validation is not None:
+        arrays = data.load(cfg.data.validation.like(cfg.data.train), doc, ("data", "validation"), input_names=input_names, output_names=outputs, labels=labels)
+        source = "validation"
+    else:
+        raise ConfigError([doc.problem(("data",), "nothing to evaluate on: the config has neither data.test nor data.validation")])
+    try:
+        metrics = ctx.model.evaluate(_fit_inputs(arrays), _single(arrays.y), batch_size=batch_size or cfg.evaluate.batch_size,
+                                     return_dict=True, verbose=0)
+    except Exception as exc:  # noqa: BLE001
+        from kerascli.build import clean
+
+        raise KerasCliError(f"evaluation failed: {clean(exc)}") from None
+    metrics = {k: float(v) for k, v in metrics.items()}
+    metrics_file = ctx.run_dir / "metrics.json"
+    existing = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+    existing["test"] = metrics
+    existing["test_source"] = source
+    write_json(metrics_file, existing)
+    return ctx.run_dir, metrics
+
+
+def predict(target=None, overrides=(), backend_cli=None, batch_size=None, input_path=None, output_path=None) -> tuple[Path, int]:
+    """Predictions of a run on `--input` (or `data.predict`), written to a file.
+
+    Returns:
+        `(predictions_file, rows)`.
+    """
+    ctx = open_run(target, overrides, backend_cli)
+    from kerascli import data, predictions
+
+    cfg, doc = ctx.cfg, ctx.doc
+    if input_path is not None:
+        template = cfg.data.predict or cfg.data.train
+        source = spec.Source(path=str(Path(input_path).resolve()), x=template.x if template else None,
+                             y=template.y if template else None)
+    elif cfg.data.predict is not None:
+        source = cfg.data.predict
+    else:
+        raise UsageError("nothing to predict: pass --input PATH or set data.predict in the config")
+    source = source.like(cfg.data.train)
+    arrays = data.load(source, doc, ("data", "predict"), input_names=_input_names(ctx), output_names=_output_names(ctx),
+                       labels=data.Labels(), need_y=False, targets=False)
+    try:
+        raw = ctx.model.predict(_fit_inputs(arrays), batch_size=batch_size or cfg.predict.batch_size, verbose=0)
+    except Exception as exc:  # noqa: BLE001
+        from kerascli.build import clean
+
+        raise KerasCliError(f"prediction failed: {clean(exc)}") from None
+    outputs = _output_names(ctx)
+    by_output = raw if isinstance(raw, dict) else {outputs[0]: raw}
+    target_file = Path(output_path) if output_path else ctx.run_dir / "predictions.csv"
+    predictions.write(target_file, by_output, ctx.labels, predictions.classifier_outputs(cfg, outputs))
+    return target_file, len(arrays)

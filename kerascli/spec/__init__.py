@@ -1,0 +1,174 @@
+"""The config as Pydantic models: a small, strict, Keras-free spec.
+
+`from_document` validates a parsed `Document` and turns every Pydantic error
+into a `Problem` with the file, line and column of the offending key.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Literal
+
+from pydantic import Field, ValidationError
+
+from kerascli.config import Document, Key
+from kerascli.errors import ConfigError, Problem
+from kerascli.spec.base import KerasObject, StrictModel
+from kerascli.spec.data import DataSpec, Source, Split
+from kerascli.spec.model import InputSpec, ModelSpec, Node, derived_name
+from kerascli.spec.training import CompileSpec, EvaluateSpec, FitSpec, OutputSpec, PredictSpec
+
+Backend = Literal["jax", "tensorflow", "torch"]
+
+__all__ = [
+    "Config", "DataSpec", "Source", "Split", "ModelSpec", "Node", "InputSpec",
+    "CompileSpec", "FitSpec", "EvaluateSpec", "PredictSpec", "OutputSpec",
+    "KerasObject", "derived_name", "from_document", "pydantic_problems",
+]
+
+
+class Config(StrictModel):
+    """A whole config file: one run.
+
+    Args:
+        name: the run name (default: the config file's stem).
+        seed: seeds Keras (`keras.utils.set_random_seed`) and the validation
+            split; a random seed is drawn and recorded when absent.
+        backend: the Keras backend; `--backend` and `KERAS_BACKEND` override it.
+    """
+
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+    seed: int | None = Field(default=None, ge=0, lt=2**32)
+    backend: Backend | None = None
+    data: DataSpec = DataSpec()
+    model: ModelSpec
+    compile: CompileSpec = CompileSpec()
+    fit: FitSpec = FitSpec()
+    evaluate: EvaluateSpec = EvaluateSpec()
+    predict: PredictSpec = PredictSpec()
+    output: OutputSpec = OutputSpec()
+
+
+def from_document(doc: Document) -> Config:
+    """Validates `doc` against the spec.
+
+    Raises:
+        ConfigError: with one `Problem` per Pydantic error.
+    """
+    try:
+        return Config.model_validate(doc.data)
+    except ValidationError as exc:
+        raise ConfigError(pydantic_problems(exc, doc)) from None
+
+
+def pydantic_problems(exc: ValidationError, doc: Document, prefix: Key = ()) -> list[Problem]:
+    """Turns Pydantic errors into located problems, one per error."""
+    problems = []
+    seen = set()
+    for error in exc.errors(include_url=False):
+        key = prefix + _data_key(doc.data, prefix, error["loc"])
+        message = _message(error, doc, key)
+        if (key, message) in seen:
+            continue
+        seen.add((key, message))
+        problems.append(doc.problem(key, message))
+    return problems
+
+
+def _data_key(data, prefix: Key, loc: tuple) -> Key:
+    """Drops Pydantic's union/tag segments so the key follows the user's data."""
+    node = data
+    for part in prefix:
+        node = node[part] if isinstance(node, (dict, list)) else None
+    key: list = []
+    for i, part in enumerate(loc):
+        last = i == len(loc) - 1
+        if isinstance(node, dict) and part in node:
+            key.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            key.append(part)
+            node = node[part]
+        elif last and isinstance(node, dict) and isinstance(part, str) and not part.startswith("{"):
+            key.append(part)  # a missing required field
+        # anything else is a union/tag segment of Pydantic's own
+    return tuple(key)
+
+
+def _message(error: dict, doc: Document, key: Key) -> str:
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        field = key[-1] if key else "?"
+        allowed = _allowed_fields(key[:-1])
+        hint = difflib.get_close_matches(str(field), allowed, n=1, cutoff=0.6)
+        text = f"unknown key '{field}'"
+        if hint:
+            return f"{text} (did you mean '{hint[0]}'?)"
+        return f"{text}; expected one of: {', '.join(allowed)}" if allowed else text
+    if kind == "missing":
+        return f"missing required key '{key[-1]}'" if key else "missing required key"
+    message = error["msg"]
+    if message.startswith("Value error, "):
+        return message[len("Value error, "):]
+    ctx = error.get("ctx") or {}
+    expected = {
+        "int_parsing": "an integer", "int_type": "an integer", "int_from_float": "an integer",
+        "float_parsing": "a number", "float_type": "a number",
+        "bool_parsing": "true or false", "bool_type": "true or false",
+        "string_type": "a string", "list_type": "a list", "dict_type": "a mapping",
+        "model_type": "a mapping", "model_attributes_type": "a mapping",
+        "greater_than": f"a value greater than {ctx.get('gt')}",
+        "greater_than_equal": f"a value of at least {ctx.get('ge')}",
+        "less_than": f"a value less than {ctx.get('lt')}",
+        "less_than_equal": f"a value of at most {ctx.get('le')}",
+        "too_short": f"at least {ctx.get('min_length')} item(s)",
+        "string_too_short": "a non-empty string",
+        "literal_error": f"one of {ctx.get('expected')}",
+        "string_pattern_mismatch": "a name of letters, digits, '_', '-' or '.' (no slashes)",
+    }.get(kind)
+    if expected is None:
+        return message.replace("Input should be", "expected")
+    return f"expected {expected}, got {_show(value)}"
+
+
+def _allowed_fields(key: Key) -> list[str]:
+    """The field names of the spec model at `key` (for did-you-mean)."""
+    model = Config
+    for part in key:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        model = _model_of(field.annotation)
+        if model is None:
+            return []
+    return list(model.model_fields)
+
+
+def _model_of(annotation):
+    """The StrictModel inside an annotation such as `DataSpec | None`."""
+    from typing import get_args
+
+    if isinstance(annotation, type) and issubclass(annotation, StrictModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _show(value) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "null"
+    return repr(value)
