@@ -1,0 +1,279 @@
+"""Fast non-overlapping max pooling for Keras on the JAX backend.
+
+Why
+---
+Keras' JAX max-pool (``keras.src.backend.jax.nn.max_pool``) is a
+``lax.reduce_window``. Its gradient is XLA's ``select_and_scatter``, which is
+very slow on CPU: for a 26x26x32 2x2 pool at batch 128 the backward pass takes
+~37 ms per step on the 2-core CI/dev machines (TensorFlow: ~2.5 ms), and it
+dominates the step time of small CNNs. Measured (jax/jaxlib 0.10.2, 2 cores,
+batch 128, machine shared with other jobs, load ~3, so absolute numbers are
+~2x worse than on an idle box):
+
+* forward+backward of that pool alone, jitted: ~68 ms (reduce_window) vs
+  ~9 ms (reshape + max);
+* the small CNN of ``benchmarks/cnn_pool.py`` (only its first pool, 26x26x32,
+  qualifies; the second sees an odd 11x11 map and keeps the original op):
+  ~221 -> ~119 ms/step, ~580 -> ~1080 samples/s (1.3-1.85x across runs).
+
+When it applies
+---------------
+A max pool whose windows do not overlap and tile the input exactly is the same
+thing as "split every spatial axis ``d`` into ``(d // p, p)`` and take the max
+over the ``p`` axes". The patched op takes that path ONLY when all of these
+hold, and otherwise calls the original Keras function unchanged:
+
+* ``strides == pool_size`` in every spatial dimension, given explicitly (the
+  pooling layers always pass it; a direct ``keras.ops.max_pool(x, 2)`` call
+  with ``strides=None`` falls back, because Keras 3.15.1's JAX op raises a
+  ``TypeError`` there and the patch keeps that behaviour);
+* every spatial dimension is divisible by its pool size (and is > 0). An odd
+  map with ``"valid"`` padding (e.g. 2x2 on 7x7 or 11x11) falls back, even
+  though cropping the remainder first would also be exact;
+* ``padding == "valid"``, or ``"same"`` -- with divisible sizes ``"same"`` adds
+  no padding, so it is the same computation;
+* the input is a floating-point JAX/NumPy array (integer inputs fall back);
+* ``channels_last`` and ``channels_first`` are both handled.
+
+Shapes are static under ``jax.jit`` (and so inside ``model.fit``), so the
+checks are plain Python on ``inputs.shape`` at trace time.
+
+Exactness
+---------
+Outputs are bit-identical to ``reduce_window`` (max is exact; NaN propagates
+and signed zeros come out the same in both). Gradients are identical wherever
+each pooling window has a unique maximum. With TIES inside a window the two
+differ:
+
+* original (``select_and_scatter``): the whole upstream gradient goes to the
+  FIRST maximal element of the window in row-major window order;
+* fast path (``jnp.max`` / ``reduce_max``): the upstream gradient is split
+  EQUALLY among all tied maximal elements (each gets ``g / k``).
+
+The sum over the window is the same in both cases. In a typical
+``Conv -> relu -> MaxPool`` stack the common ties are windows of exact zeros
+produced by relu; their share of the gradient is multiplied by relu'(0) = 0
+either way, so weight gradients are unaffected. Ties between non-zero floats
+from real data are rare but possible (e.g. quantised / clipped inputs).
+
+How it is used / switched off
+-----------------------------
+``enable()`` monkeypatches every reference to Keras' JAX ``max_pool`` function
+(the attribute on ``keras.src.backend.jax.nn``, which is what
+``keras.ops.max_pool`` and the ``MaxPooling1D/2D/3D`` layers look up at call
+time, plus any other ``keras.*`` module that holds the same function object).
+No layer classes change, so saved ``.keras`` files stay standard. ``disable()``
+puts the original function objects back. Both are idempotent.
+
+``enable()`` is a no-op returning ``False`` when the Keras backend is not JAX,
+or when the environment variable ``KERASCLI_FAST_POOL`` is ``"0"`` (kerascli's
+config switch sets it); in that case it also removes an earlier patch, so the
+return value always says whether the fast path is active.
+
+Version fragility: this relies on ``keras.src`` internals (checked against
+Keras 3.15.1): that the JAX backend module exposes ``max_pool(inputs,
+pool_size, strides=None, padding="valid", data_format=None)`` and that
+``keras.src.ops.nn`` calls it as ``backend.nn.max_pool`` at call time. If the
+function cannot be found, ``enable()`` returns ``False`` and changes nothing.
+
+This module does not import Keras or JAX at import time (kerascli's
+``validate``/``--help`` paths must stay fast).
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import os
+import sys
+import threading
+
+__all__ = [
+    "enable",
+    "disable",
+    "is_enabled",
+    "call_counts",
+    "reset_counts",
+    "ENV_VAR",
+]
+
+ENV_VAR = "KERASCLI_FAST_POOL"
+
+_lock = threading.RLock()
+# (module, attribute name, original object) for every patched reference.
+_patched: list[tuple[object, str, object]] = []
+# Python-level call counters. Under jit they count TRACES, not executions.
+_counts = {"fast": 0, "fallback": 0}
+
+
+def call_counts() -> dict:
+    """Return a copy of ``{"fast": n, "fallback": m}`` (trace-time counts)."""
+    return dict(_counts)
+
+
+def reset_counts() -> None:
+    _counts["fast"] = 0
+    _counts["fallback"] = 0
+
+
+def is_enabled() -> bool:
+    return bool(_patched)
+
+
+def _env_disabled() -> bool:
+    return os.environ.get(ENV_VAR, "").strip() == "0"
+
+
+def _spatial_tuple(value, n):
+    """Normalise an int / sequence to a tuple of ``n`` Python ints, or None."""
+    try:
+        if isinstance(value, (list, tuple)):
+            out = tuple(operator.index(v) for v in value)
+        else:
+            out = (operator.index(value),) * n
+    except TypeError:
+        return None
+    return out if len(out) == n else None
+
+
+def _fast_plan(inputs, pool_size, strides, padding, data_format):
+    """Return (data_format, pool tuple) when reshape+max is exact, else None."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from keras.src import backend
+
+    if not isinstance(inputs, (jax.Array, np.ndarray)):
+        return None
+    # Same (case-sensitive) check as Keras' own ``_pool``; anything else goes
+    # to the original op, which raises as before.
+    if padding not in ("valid", "same"):
+        return None
+    if not jnp.issubdtype(inputs.dtype, jnp.floating):
+        return None
+    ndim = inputs.ndim
+    if ndim < 3:
+        return None
+    try:
+        data_format = backend.standardize_data_format(data_format)
+    except Exception:
+        return None
+    n = ndim - 2
+    pool = _spatial_tuple(pool_size, n)
+    if pool is None:
+        return None
+    if strides is None:
+        # Keras 3.15.1's JAX max_pool raises for strides=None (it expands the
+        # already-expanded pool tuple again); keep that behaviour. The
+        # pooling layers always pass explicit strides.
+        return None
+    stride = _spatial_tuple(strides, n)
+    if stride is None or stride != pool:
+        return None
+    shape = tuple(inputs.shape)
+    spatial = shape[1:-1] if data_format == "channels_last" else shape[2:]
+    for d, p in zip(spatial, pool):
+        if not isinstance(d, int) or d <= 0 or p <= 0 or d % p:
+            return None
+    return data_format, pool
+
+
+def _reshape_max(inputs, data_format, pool):
+    import jax.numpy as jnp
+
+    x = jnp.asarray(inputs)
+    shape = x.shape
+    if data_format == "channels_last":
+        lead, spatial, tail = shape[:1], shape[1:-1], shape[-1:]
+        first = 1
+    else:
+        lead, spatial, tail = shape[:2], shape[2:], ()
+        first = 2
+    new_shape = list(lead)
+    reduce_axes = []
+    for i, (d, p) in enumerate(zip(spatial, pool)):
+        new_shape += [d // p, p]
+        reduce_axes.append(first + 2 * i + 1)
+    new_shape += list(tail)
+    return jnp.max(x.reshape(new_shape), axis=tuple(reduce_axes))
+
+
+def _make_patched(original):
+    @functools.wraps(original)
+    def max_pool(
+        inputs,
+        pool_size,
+        strides=None,
+        padding="valid",
+        data_format=None,
+    ):
+        plan = _fast_plan(inputs, pool_size, strides, padding, data_format)
+        if plan is None:
+            _counts["fallback"] += 1
+            return original(inputs, pool_size, strides, padding, data_format)
+        _counts["fast"] += 1
+        return _reshape_max(inputs, *plan)
+
+    max_pool._kerascli_fast_pool = True
+    max_pool._kerascli_original = original
+    return max_pool
+
+
+def _find_references(original):
+    """Every (module, name) in keras.* bound to the original function."""
+    refs = []
+    for mod_name, mod in list(sys.modules.items()):
+        if mod is None or not (mod_name == "keras" or mod_name.startswith("keras.")):
+            continue
+        try:
+            items = list(vars(mod).items())
+        except TypeError:
+            continue
+        for name, obj in items:
+            if obj is original:
+                refs.append((mod, name))
+    return refs
+
+
+def enable() -> bool:
+    """Patch Keras' JAX max-pool. Returns True when the fast path is active."""
+    with _lock:
+        if _env_disabled():
+            disable()
+            return False
+        if _patched:
+            return True
+        import keras  # noqa: F401  (sets up keras.src.backend)
+        from keras.src import backend
+
+        if backend.backend() != "jax":
+            return False
+        try:
+            from keras.src.backend.jax import nn as jax_nn
+        except ImportError:
+            return False
+        original = getattr(jax_nn, "max_pool", None)
+        if original is None or not callable(original):
+            return False
+        if getattr(original, "_kerascli_fast_pool", False):
+            # Patched by another copy of this module; treat as active.
+            return True
+        refs = _find_references(original)
+        if not any(m is jax_nn and n == "max_pool" for m, n in refs):
+            refs.append((jax_nn, "max_pool"))
+        patched = _make_patched(original)
+        for mod, name in refs:
+            setattr(mod, name, patched)
+            _patched.append((mod, name, original))
+        return True
+
+
+def disable() -> bool:
+    """Restore the original function objects. Returns True if it was enabled."""
+    with _lock:
+        if not _patched:
+            return False
+        for mod, name, original in reversed(_patched):
+            setattr(mod, name, original)
+        _patched.clear()
+        return True
