@@ -63,16 +63,20 @@ APPLICABLE = [
     (3, (2, 4, 6, 8, 3), dict(pool_size=2)),
     (3, (2, 4, 6, 8, 3), dict(pool_size=(2, 3, 4), padding="same")),
     (3, (2, 3, 4, 6, 8), dict(pool_size=(2, 3, 4), data_format="channels_first")),
+    # odd maps with valid padding: the trailing rows/columns are cropped
+    (2, (4, 7, 7, 3), dict(pool_size=2)),
+    (2, (4, 11, 11, 32), dict(pool_size=2)),
+    (2, (4, 3, 7, 7), dict(pool_size=2, data_format="channels_first")),
+    (3, (2, 4, 6, 7, 3), dict(pool_size=2)),
 ]
 
 NOT_APPLICABLE = [
     (1, (4, 12, 3), dict(pool_size=3, strides=2)),
     (2, (4, 9, 9, 3), dict(pool_size=3, strides=2)),
-    (2, (4, 7, 7, 3), dict(pool_size=2)),  # odd input, valid padding
     (2, (4, 7, 7, 3), dict(pool_size=2, padding="same")),  # needs padding
     (2, (4, 8, 8, 3), dict(pool_size=2, strides=1)),
-    (2, (4, 3, 7, 7), dict(pool_size=2, data_format="channels_first")),
-    (3, (2, 4, 6, 7, 3), dict(pool_size=2)),
+    (2, (4, 3, 7, 7), dict(pool_size=2, padding="same", data_format="channels_first")),
+    (2, (4, 1, 1, 3), dict(pool_size=2, padding="same")),
 ]
 
 
