@@ -88,9 +88,14 @@ def validate(
     configs: List[Path] = typer.Argument(..., help="Config files to check."),
     set_: Optional[List[str]] = SetOption,
     as_json: bool = JsonOption,
+    output_format: str = typer.Option("text", "--format", help="Problem format: text (file:line:col: ...) or github (GitHub Actions annotations)."),
 ):
     """Check configs without training (fast: Keras is not imported). Exit 2 on any problem."""
-    from kerascli.errors import ConfigError, Problem
+    from kerascli.annotations import FORMATS, github
+    from kerascli.errors import ConfigError, Problem, UsageError
+
+    if output_format not in FORMATS:
+        raise UsageError(f"--format: expected one of {', '.join(FORMATS)}, got '{output_format}'")
     from kerascli.runner import validate as check
 
     problems: list[Problem] = []
@@ -104,6 +109,10 @@ def validate(
         if problems:
             raise typer.Exit(2)
         return
+    if problems and output_format == "github":
+        for problem in problems:
+            typer.echo(github(problem))  # the runner reads workflow commands from stdout
+        fail([p.render() for p in problems], 2)
     if problems:
         fail([p.render() for p in problems], 2)
     for path in configs:
@@ -119,18 +128,57 @@ def train(
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="Base directory for runs (default: output.dir, ./runs)."),
     quiet: bool = QuietOption,
     as_json: bool = JsonOption,
+    plot: bool = typer.Option(False, "--plot", help="Also write the learning curves (learning_curves.png) into the run."),
 ):
     """Build, compile and fit the model; write a new run directory."""
     from kerascli.runner import train as run_train
 
     result = run_train(config, set_ or [], backend, output_dir, Console(stderr=True), quiet or as_json)
+    plot_path = None
+    if plot:
+        from kerascli.plot import write_plot
+
+        plot_path = write_plot(result.run_dir, result.history)
     if as_json:
-        typer.echo(json.dumps({"run_dir": str(result.run_dir), "metrics": result.metrics, "timings": result.timings}, indent=2))
+        extra = {"plot": str(plot_path)} if plot_path else {}
+        typer.echo(json.dumps({"run_dir": str(result.run_dir), "metrics": result.metrics, "timings": result.timings, **extra}, indent=2))
         return
     console = stdout()
     if not quiet:
         console.print(_metrics_table(result.metrics, "final metrics"))
+        console.print(_loss_summary(result.history))
+    if plot_path:
+        console.print(f"learning curves: {plot_path}")
     console.print(f"run: {result.run_dir}")
+
+
+@app.command()
+@handled
+def plot(
+    run: Optional[str] = typer.Argument(None, help="A run directory or a config (default: the latest run under ./runs)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="The PNG to write (default: RUN/learning_curves.png)."),
+):
+    """Learning curves of a run (loss and each metric, train vs validation) as a PNG."""
+    from kerascli.plot import write_plot
+    from kerascli.runner import find_run
+
+    run_dir, _, _ = find_run(run)
+    stdout().print(f"learning curves: {write_plot(run_dir, output=output)}")
+
+
+@app.command()
+@handled
+def schema(
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the schema here (default: print it)."),
+):
+    """The JSON Schema of a config, for editors (YAML language server) and CI."""
+    from kerascli.schema import build_schema, dumps_schema, write_schema
+
+    if output is None:
+        sys.stdout.write(dumps_schema(build_schema()))
+        return
+    write_schema(output)
+    stdout().print(f"schema written to {output}")
 
 
 @app.command()
@@ -173,6 +221,18 @@ def predict(
         typer.echo(json.dumps({"predictions": str(path), "rows": rows}))
         return
     stdout().print(f"{rows} predictions written to {path}")
+
+
+def _loss_summary(history: dict) -> str:
+    """`loss 1.0986 ▇▅▃▂▁ 0.1230` for the training (and validation) loss."""
+    from kerascli.plot import sparkline
+
+    lines = []
+    for key in ("loss", "val_loss"):
+        values = history.get(key) or []
+        if values:
+            lines.append(f"{key:<9} {float(values[0]):.4f} {sparkline(values)} {float(values[-1]):.4f}")
+    return "\n".join(lines)
 
 
 def _metrics_table(metrics: dict, title: str) -> Table:
