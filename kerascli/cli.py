@@ -223,6 +223,25 @@ def predict(
     stdout().print(f"{rows} predictions written to {path}")
 
 
+@app.command("import")
+@handled
+def import_model(
+    model_file: Path = typer.Argument(..., help="A Keras model saved as .keras (loaded in safe mode; .h5 is refused)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="The config to write (default: print it)."),
+    backend: Optional[str] = BackendOption,
+):
+    """Write the config that rebuilds an existing Keras model (Sequential, functional, shared layers, nested models)."""
+    from kerascli import backend as backends
+    from kerascli.importer import import_model as run_import
+
+    backends.activate(backends.resolve(backend))
+    text = run_import(model_file, output)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    stdout().print(f"config written to {output}")
+
+
 def _loss_summary(history: dict) -> str:
     """`loss 1.0986 ▇▅▃▂▁ 0.1230` for the training (and validation) loss."""
     from kerascli.plot import sparkline

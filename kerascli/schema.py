@@ -137,8 +137,8 @@ class _Builder:
     def __init__(self, catalog: Catalog, defs: dict):
         self.catalog = catalog
         self.defs = defs
-        self.pending: list[str] = []
         self.done: set[str] = set()
+        self.param_ref: str | None = None
 
     # -- names -----------------------------------------------------------
 
@@ -191,7 +191,14 @@ class _Builder:
     # -- layers ----------------------------------------------------------
 
     def node(self, node_def: dict) -> dict:
-        """The `Node` definition: the spec's node keys plus each layer's arguments."""
+        """The `Node` definition: the spec's node keys plus each layer's arguments.
+
+        Where the spec lets a node value be a block parameter (`$filters`), a
+        string of that pattern, every layer argument accepts one too.
+        """
+        self.param_ref = _param_pattern(node_def)
+        if self.param_ref is not None:
+            self.defs["param_ref"] = {"description": "A block parameter: `$name`.", "type": "string", "pattern": self.param_ref}
         node_keys = {name: True for name in node_def.get("properties", {})}
         branches = []
         for entry in self.catalog.entries("layers"):
@@ -239,6 +246,8 @@ class _Builder:
                 schema = dict(_JSON_TYPES[arg.type])
         if not arg.required and arg.default is None and schema:
             schema = {"anyOf": [schema, {"type": "null"}]}
+        if self.param_ref is not None and schema:
+            schema = {"anyOf": [schema, {"$ref": "#/$defs/param_ref"}]}
         if arg.description:
             schema["description"] = arg.description
         if not arg.required and arg.default is not None:
@@ -258,6 +267,24 @@ _KERAS_CONFIG_DICT = {
     "required": ["class_name"],
     "properties": {"class_name": {"type": "string"}, "config": {"type": "object"}},
 }
+
+
+def _param_pattern(value: Any) -> str | None:
+    """The pattern of block-parameter strings (`^\\$...`) found in a spec definition."""
+    if isinstance(value, dict):
+        pattern = value.get("pattern")
+        if isinstance(pattern, str) and pattern.startswith("^\\$"):
+            return pattern
+        values = value.values()
+    elif isinstance(value, list):
+        values = value
+    else:
+        return None
+    for item in values:
+        found = _param_pattern(item)
+        if found is not None:
+            return found
+    return None
 
 
 def _nested_kind(argument: str) -> str | None:
