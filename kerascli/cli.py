@@ -223,6 +223,22 @@ def predict(
     stdout().print(f"{rows} predictions written to {path}")
 
 
+@app.command()
+@handled
+def init(
+    template: str = typer.Option("tabular-classifier", "--template", "-t", help="tabular-classifier, regression, image-cnn or two-branch."),
+    output: Path = typer.Option(Path("kerascli.yaml"), "--output", "-o", help="The config to write."),
+    data: Optional[List[Path]] = typer.Option(None, "--data", "-d", help="The training file (.csv/.parquet; .npz for image-cnn); a second --data is the test file."),
+    target: Optional[str] = typer.Option(None, "--target", help="The target column (default: the last one) or labels array (default: y)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing config."),
+):
+    """Write a commented starter config that trains as written on your data."""
+    from kerascli.starter import write_starter
+
+    path = write_starter(template, data or [], output, target, force)
+    stdout().print(f"wrote {path}; next: kerascli train {path} --plot")
+
+
 @app.command("import")
 @handled
 def import_model(
