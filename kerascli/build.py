@@ -295,6 +295,39 @@ def _check_output_keys(mapping: dict, out_names: list[str], doc: Document, key: 
         raise ConfigError(problems)
 
 
+# Callbacks that need a package kerascli does not depend on, beyond what the
+# catalogue finds in their constructors (TensorBoard imports TensorFlow later,
+# when training starts, even on the JAX backend).
+CALLBACK_PACKAGES = {"TensorBoard": ("tensorflow", "pip install tensorflow")}
+
+
+def check_callback_packages(config: Config, doc: Document) -> None:
+    """Fails early, before a run starts, when a callback's package is missing.
+
+    Raises:
+        ConfigError: naming the callback, the package and how to install it.
+    """
+    import importlib.util
+
+    from kerascli.catalog import load_catalog
+
+    problems = []
+    for i, spec in enumerate(config.fit.callbacks):
+        entry = load_catalog().get("callbacks", spec.type)
+        needed = list(entry.requires) if entry else []
+        extra = CALLBACK_PACKAGES.get(spec.type)
+        if extra and extra[0] not in needed:
+            needed.append(extra[0])
+        for package in needed:
+            module = package.replace("-", "_").replace("orbax_checkpoint", "orbax")
+            if importlib.util.find_spec(module) is None:
+                install = extra[1] if extra and extra[0] == package else f"pip install {package}"
+                hint = "; for a log without it, use {type: CSVLogger, filename: history.csv}" if spec.type == "TensorBoard" else ""
+                problems.append(doc.problem(("fit", "callbacks", i), f"callback {spec.type} needs {package}, which is not installed: {install}{hint}"))
+    if problems:
+        raise ConfigError(problems)
+
+
 def make_callbacks(config: Config, doc: Document, run_dir) -> list:
     """The Keras callbacks the config lists, with paths placed in the run directory."""
     from pathlib import Path

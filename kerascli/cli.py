@@ -88,7 +88,7 @@ def validate(
     configs: List[Path] = typer.Argument(..., help="Config files to check."),
     set_: Optional[List[str]] = SetOption,
     as_json: bool = JsonOption,
-    output_format: str = typer.Option("text", "--format", help="Problem format: text (file:line:col: ...) or github (GitHub Actions annotations)."),
+    output_format: str = typer.Option("text", "--format", autocompletion=lambda incomplete: _complete("annotations", "FORMATS", incomplete), help="Problem format: text (file:line:col: ...) or github (GitHub Actions annotations)."),
 ):
     """Check configs without training (fast: Keras is not imported). Exit 2 on any problem."""
     from kerascli.annotations import FORMATS, github
@@ -226,7 +226,8 @@ def predict(
 @app.command()
 @handled
 def init(
-    template: str = typer.Option("tabular-classifier", "--template", "-t", help="tabular-classifier, regression, image-cnn or two-branch."),
+    template: str = typer.Option("tabular-classifier", "--template", "-t", autocompletion=lambda incomplete: _complete("starter", "TEMPLATES", incomplete),
+                                 help="tabular-classifier, regression, image-cnn or two-branch."),
     output: Path = typer.Option(Path("kerascli.yaml"), "--output", "-o", help="The config to write."),
     data: Optional[List[Path]] = typer.Option(None, "--data", "-d", help="The training file (.csv/.parquet; .npz for image-cnn); a second --data is the test file."),
     target: Optional[str] = typer.Option(None, "--target", help="The target column (default: the last one) or labels array (default: y)."),
@@ -256,6 +257,14 @@ def import_model(
         sys.stdout.write(text)
         return
     stdout().print(f"config written to {output}")
+
+
+def _complete(module: str, attribute: str, incomplete: str) -> list[str]:
+    """Shell completion of an option's values, read from the module that defines them."""
+    import importlib
+
+    values = getattr(importlib.import_module(f"kerascli.{module}"), attribute)
+    return [v for v in values if v.startswith(incomplete)]
 
 
 def _loss_summary(history: dict) -> str:

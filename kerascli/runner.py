@@ -181,6 +181,7 @@ def train(path, overrides=(), backend_cli=None, output_dir=None, console=None, q
         dtypes = {k: ("float32" if np.issubdtype(v.dtype, np.floating) else str(v.dtype)) for k, v in train_data.x.items()}
         model = build.build_model(cfg.model, doc, shapes, dtypes)
         _check_inputs(model, train_data, doc)
+        build.check_callback_packages(cfg, doc)
         compile_args = build.compile_arguments(cfg, model, doc)
         try:
             model.compile(**compile_args)
