@@ -123,7 +123,7 @@ class _Converter:
         nodes = [self.layer_node(layer, layer["config"]["name"]) for layer in layers]
         if top:
             return {"inputs": inputs, "layers": nodes}
-        return {"inputs": ["in"], "layers": nodes}
+        return {"layers": nodes}  # a block's input is `in` by default
 
     def functional(self, config: dict, top: bool) -> dict:
         layers = config["layers"]
@@ -135,8 +135,16 @@ class _Converter:
                 continue
             for index, call in enumerate(layer.get("inbound_nodes", [])):
                 calls.append((layer, index, call))
+        if not top and len(input_names) == 1:
+            # a block's single input is `in` by default: name it so, which also
+            # makes instances of one block (whose input names differ) identical
+            inputs = {"in": inputs[input_names[0]]}
+            names_of_inputs = {(input_names[0], 0): "in"}
+            input_names = ["in"]
+        else:
+            names_of_inputs = {(name, 0): name for name in input_names}
         # (layer, call index) -> node name
-        names = {(l["name"], 0): l["name"] for l in layers if l["class_name"] == "InputLayer"}
+        names = dict(names_of_inputs)
         for layer, index, _ in calls:
             names[(layer["name"], index)] = _call_name(layer["name"], index)
         nodes = []
@@ -164,7 +172,8 @@ class _Converter:
             return graph
         if len(outputs) != 1:
             raise KerasCliError("a nested model with several outputs cannot be written as a block (a block returns one tensor)")
-        block: dict[str, Any] = {"inputs": list(inputs), "layers": nodes}
+        block: dict[str, Any] = {"inputs": list(inputs)} if list(inputs) != ["in"] else {}
+        block["layers"] = nodes
         if outputs[0] != nodes[-1]["name"]:
             block["outputs"] = outputs[0]
         return block
@@ -227,11 +236,21 @@ class _Converter:
         return {"name": name, **self.layer_arguments(layer)}
 
     def block(self, layer: dict) -> str:
-        """Adds a nested model to `blocks:`; returns the block's name."""
-        block_name = layer["config"]["name"]
-        if block_name in self.blocks or self.catalog.get("layers", block_name) is not None:
-            block_name = f"{block_name}_block"
-        self.blocks[block_name] = self.graph(layer, top=False)
+        """Adds a nested model to `blocks:`; returns the block's name.
+
+        Nested models with the same architecture (e.g. three instances of one
+        kerascli block) share one block definition.
+        """
+        graph = self.graph(layer, top=False)
+        for name, existing in self.blocks.items():
+            if existing == graph:
+                return name
+        base = layer["config"]["name"]
+        block_name, n = base, 1
+        while block_name in self.blocks or self.catalog.get("layers", block_name) is not None:
+            n += 1
+            block_name = f"{base}_block{n}"
+        self.blocks[block_name] = graph
         return block_name
 
     def layer_arguments(self, layer: dict) -> dict:

@@ -1,12 +1,11 @@
 """Logging integrations and shell completion."""
 
 import importlib.util
-import os
-import subprocess
-import sys
-from pathlib import Path
+
+from typer.testing import CliRunner
 
 from conftest import write_config
+from kerascli.cli import app
 
 TENSORBOARD = """
 data:
@@ -35,9 +34,8 @@ def test_tensorboard_without_tensorflow_is_a_clear_error_before_the_run(cli, wor
 
 def test_completion_lists_commands_and_option_values(workdir):
     def complete(words, cword):
-        env = {**os.environ, "_KERASCLI_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(cword)}
-        script = Path(sys.executable).parent / "kerascli"  # the installed console script
-        return subprocess.run([str(script)], env=env, capture_output=True, text=True).stdout.split()
+        env = {"_KERASCLI_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(cword)}
+        return CliRunner().invoke(app, [], env=env, prog_name="kerascli").output.split()
 
     assert complete("kerascli i", 1) == ["init", "import"]
     assert complete("kerascli init --template t", 3) == ["tabular-classifier", "two-branch"]

