@@ -98,6 +98,13 @@ def test_functional_multi_output_round_trip(cli, workdir):
     assert sorted(rebuilt.output) == ["cls", "size"]
 
 
+def _spec_has_share_and_blocks() -> bool:
+    from kerascli.spec import Config, Node
+
+    return "share" in Node.model_fields and "blocks" in Config.model_fields
+
+
+@pytest.mark.skipif(not _spec_has_share_and_blocks(), reason="needs `share:` nodes and `blocks:` (the graphs issue) in the spec")
 def test_shared_layer_and_nested_model_round_trip(cli, workdir):
     import keras
 
@@ -132,3 +139,25 @@ def test_missing_and_unsafe_files(cli, workdir):
     (workdir / "broken.keras").write_text("not a zip")
     result = cli("import", workdir / "broken.keras")
     assert result.exit_code == 1 and "cannot load" in result.output
+
+
+def test_keyword_calls_wrappers_and_resolved_defaults(cli, workdir):
+    import keras
+
+    from kerascli.importer import model_to_config
+
+    query, value = keras.Input((5, 8), name="query_seq"), keras.Input((7, 8), name="value_seq")
+    attended = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4, name="attend")(query, value)
+    pooled = keras.layers.MaxPooling1D(name="pool")(attended)
+    encoded = keras.layers.Bidirectional(keras.layers.LSTM(3), name="bi")(pooled)
+    original = keras.Model([query, value], keras.layers.Dense(2, trainable=False, name="out")(encoded))
+    layers = {node["name"]: node for node in model_to_config(original)["model"]["layers"]}
+    assert layers["attend"]["inputs"] == {"query": "query_seq", "value": "value_seq"}
+    assert layers["pool"] == {"name": "pool", "type": "MaxPooling1D"}  # strides = pool_size, channels_last: defaults
+    assert layers["bi"] == {"name": "bi", "type": "Bidirectional", "layer": {"type": "LSTM", "units": 3}}
+    assert layers["out"]["trainable"] is False
+    model_file = workdir / "attention.keras"
+    original.save(model_file)
+    _, rebuilt = import_and_rebuild(cli, model_file, workdir)
+    assert rebuilt.count_params() == original.count_params()
+    assert graph_of(rebuilt) == graph_of(original)
