@@ -93,10 +93,10 @@ def validate(
     """Check configs without training (fast: Keras is not imported). Exit 2 on any problem."""
     from kerascli.annotations import FORMATS, github
     from kerascli.errors import ConfigError, Problem, UsageError
+    from kerascli.runner import validate as check
 
     if output_format not in FORMATS:
         raise UsageError(f"--format: expected one of {', '.join(FORMATS)}, got '{output_format}'")
-    from kerascli.runner import validate as check
 
     problems: list[Problem] = []
     for path in configs:
@@ -109,11 +109,10 @@ def validate(
         if problems:
             raise typer.Exit(2)
         return
-    if problems and output_format == "github":
-        for problem in problems:
-            typer.echo(github(problem))  # the runner reads workflow commands from stdout
-        fail([p.render() for p in problems], 2)
     if problems:
+        if output_format == "github":
+            for problem in problems:
+                typer.echo(github(problem))  # the Actions runner reads workflow commands from stdout
         fail([p.render() for p in problems], 2)
     for path in configs:
         typer.echo(f"{path}: ok")
@@ -150,35 +149,6 @@ def train(
     if plot_path:
         console.print(f"learning curves: {plot_path}")
     console.print(f"run: {result.run_dir}")
-
-
-@app.command()
-@handled
-def plot(
-    run: Optional[str] = typer.Argument(None, help="A run directory or a config (default: the latest run under ./runs)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="The PNG to write (default: RUN/learning_curves.png)."),
-):
-    """Learning curves of a run (loss and each metric, train vs validation) as a PNG."""
-    from kerascli.plot import write_plot
-    from kerascli.runner import find_run
-
-    run_dir, _, _ = find_run(run)
-    stdout().print(f"learning curves: {write_plot(run_dir, output=output)}")
-
-
-@app.command()
-@handled
-def schema(
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the schema here (default: print it)."),
-):
-    """The JSON Schema of a config, for editors (YAML language server) and CI."""
-    from kerascli.schema import build_schema, dumps_schema, write_schema
-
-    if output is None:
-        sys.stdout.write(dumps_schema(build_schema()))
-        return
-    write_schema(output)
-    stdout().print(f"schema written to {output}")
 
 
 @app.command()
@@ -221,6 +191,35 @@ def predict(
         typer.echo(json.dumps({"predictions": str(path), "rows": rows}))
         return
     stdout().print(f"{rows} predictions written to {path}")
+
+
+@app.command()
+@handled
+def plot(
+    run: Optional[str] = typer.Argument(None, help="A run directory or a config (default: the latest run under ./runs)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="The PNG to write (default: RUN/learning_curves.png)."),
+):
+    """Learning curves of a run (loss and each metric, train vs validation) as a PNG."""
+    from kerascli.plot import write_plot
+    from kerascli.runner import find_run
+
+    run_dir, _, _ = find_run(run)
+    stdout().print(f"learning curves: {write_plot(run_dir, output=output)}")
+
+
+@app.command()
+@handled
+def schema(
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the schema here (default: print it)."),
+):
+    """The JSON Schema of a config, for editors (YAML language server) and CI."""
+    from kerascli.schema import build_schema, dumps_schema, write_schema
+
+    if output is None:
+        sys.stdout.write(dumps_schema(build_schema()))
+        return
+    write_schema(output)
+    stdout().print(f"schema written to {output}")
 
 
 @app.command()
