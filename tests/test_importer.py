@@ -144,20 +144,22 @@ def test_missing_and_unsafe_files(cli, workdir):
 def test_keyword_calls_wrappers_and_resolved_defaults(cli, workdir):
     import keras
 
-    from kerascli.importer import model_to_config
+    from kerascli.importer import model_to_config, write_config
 
     query, value = keras.Input((5, 8), name="query_seq"), keras.Input((7, 8), name="value_seq")
     attended = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4, name="attend")(query, value)
     pooled = keras.layers.MaxPooling1D(name="pool")(attended)
-    encoded = keras.layers.Bidirectional(keras.layers.LSTM(3), name="bi")(pooled)
+    encoded = keras.layers.Bidirectional(keras.layers.SimpleRNN(3), name="bi")(pooled)
     original = keras.Model([query, value], keras.layers.Dense(2, trainable=False, name="out")(encoded))
     layers = {node["name"]: node for node in model_to_config(original)["model"]["layers"]}
     assert layers["attend"]["inputs"] == {"query": "query_seq", "value": "value_seq"}
     assert layers["pool"] == {"name": "pool", "type": "MaxPooling1D"}  # strides = pool_size, channels_last: defaults
-    assert layers["bi"] == {"name": "bi", "type": "Bidirectional", "layer": {"type": "LSTM", "units": 3}}
+    assert layers["bi"] == {"name": "bi", "type": "Bidirectional", "layer": {"type": "SimpleRNN", "units": 3}}
     assert layers["out"]["trainable"] is False
-    model_file = workdir / "attention.keras"
-    original.save(model_file)
-    _, rebuilt = import_and_rebuild(cli, model_file, workdir)
+    # (save/load through the CLI is covered above; here the config is rebuilt directly)
+    target = workdir / "attention.yaml"
+    target.write_text(write_config(model_to_config(original), target))
+    rebuilt = rebuild(target)
     assert rebuilt.count_params() == original.count_params()
+    assert rebuilt.get_layer("out").trainable is False
     assert graph_of(rebuilt) == graph_of(original)
