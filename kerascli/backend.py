@@ -18,7 +18,7 @@ DEFAULT = "jax"
 INSTALL = {
     "jax": "pip install 'kerascli' (JAX is a core dependency) or pip install 'jax[cpu]'",
     "tensorflow": "pip install 'kerascli[tensorflow]'",
-    "torch": "pip install 'kerascli[torch]'",
+    "torch": "pip install 'kerascli[torch]' (or: pip install torch==2.13.0)",
 }
 
 

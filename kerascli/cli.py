@@ -128,19 +128,28 @@ def train(
     quiet: bool = QuietOption,
     as_json: bool = JsonOption,
     plot: bool = typer.Option(False, "--plot", help="Also write the learning curves (learning_curves.png) into the run."),
+    coordinator: Optional[str] = typer.Option(None, "--coordinator", envvar="KERAS_DISTRIBUTION_JOB_ADDRESSES", metavar="HOST:PORT",
+                                              help="Multi-process training: address of process 0.", rich_help_panel="Multi-process"),
+    num_processes: Optional[int] = typer.Option(None, "--num-processes", envvar="KERAS_DISTRIBUTION_NUM_PROCESSES",
+                                                help="Multi-process training: how many processes.", rich_help_panel="Multi-process"),
+    process_id: Optional[int] = typer.Option(None, "--process-id", envvar="KERAS_DISTRIBUTION_PROCESS_ID",
+                                             help="Multi-process training: this process, 0..N-1 (0 writes the run).", rich_help_panel="Multi-process"),
 ):
     """Build, compile and fit the model; write a new run directory."""
+    from kerascli.distribution import cluster_from
     from kerascli.runner import train as run_train
 
-    result = run_train(config, set_ or [], backend, output_dir, Console(stderr=True), quiet or as_json)
+    cluster = cluster_from(coordinator, num_processes, process_id)
+    result = run_train(config, set_ or [], backend, output_dir, Console(stderr=True), quiet or as_json, cluster)
+    run_dir = str(result.run_dir) if result.run_dir else None  # None on processes other than 0
     plot_path = None
-    if plot:
+    if plot and run_dir:
         from kerascli.plot import write_plot
 
         plot_path = write_plot(result.run_dir, result.history)
     if as_json:
         extra = {"plot": str(plot_path)} if plot_path else {}
-        typer.echo(json.dumps({"run_dir": str(result.run_dir), "metrics": result.metrics, "timings": result.timings, **extra}, indent=2))
+        typer.echo(json.dumps({"run_dir": run_dir, "metrics": result.metrics, "timings": result.timings, **extra}, indent=2))
         return
     console = stdout()
     if not quiet:
@@ -148,7 +157,7 @@ def train(
         console.print(_loss_summary(result.history))
     if plot_path:
         console.print(f"learning curves: {plot_path}")
-    console.print(f"run: {result.run_dir}")
+    console.print(f"run: {run_dir}" if run_dir else f"process {cluster.process_id} done; process 0 wrote the run directory")
 
 
 @app.command()

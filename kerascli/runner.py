@@ -12,7 +12,9 @@ import json
 import os
 import platform
 import random
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from kerascli import __version__, backend, checks, config, spec
+from kerascli import __version__, backend, checks, config, distribution, spec
 from kerascli.artifacts import latest_run, new_run_dir, write_json, write_text
 from kerascli.errors import ConfigError, DataError, KerasCliError, UsageError
 
@@ -154,11 +156,27 @@ def load_training_data(doc, cfg: spec.Config, seed: int, labels):
     return train, validation
 
 
-def train(path, overrides=(), backend_cli=None, output_dir=None, console=None, quiet=False) -> TrainResult:
+def train(path, overrides=(), backend_cli=None, output_dir=None, console=None, quiet=False, cluster=None) -> TrainResult:
+    """Validates, builds, compiles and fits the model of config `path` (see `_train`).
+
+    The Keras distribution a config sets lasts for this call only.
+    """
+    try:
+        return _train(path, overrides, backend_cli, output_dir, console, quiet, cluster)
+    finally:
+        distribution.release()
+
+
+def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster) -> TrainResult:
     """Validates, builds, compiles and fits the model of config `path`.
 
     Everything that can be checked is checked before the run directory is
     created: an invalid config or data leaves nothing behind.
+
+    Args:
+        cluster: a `distribution.Cluster` when this is one process of a
+            multi-process run; only process 0 writes the run directory (the
+            others return a `TrainResult` whose `run_dir` is None).
 
     Returns:
         The `TrainResult`.
@@ -166,8 +184,10 @@ def train(path, overrides=(), backend_cli=None, output_dir=None, console=None, q
     timer = Timer()
     with timer.phase("validate"):
         doc, cfg = validate(path, overrides)
+        plan = distribution.Plan(doc, cfg, cluster, backend.resolve(backend_cli, cfg.backend))
     with timer.phase("import"):
         keras = _import_keras(cfg, backend_cli)
+        plan.initialize(keras)
     from kerascli import build, data
     from kerascli.progress import RichProgress
 
@@ -176,10 +196,13 @@ def train(path, overrides=(), backend_cli=None, output_dir=None, console=None, q
     labels = data.Labels()
     with timer.phase("load_data"):
         train_data, validation = load_training_data(doc, cfg, seed, labels)
+        plan.apply(keras, cfg.fit.batch_size, cfg.fit.validation_batch_size)  # before the model is built
+        train_data, validation = plan.shard(train_data, "train"), plan.shard(validation, "validation")
     with timer.phase("build"):
         shapes = {k: v.shape[1:] for k, v in train_data.x.items()}
         dtypes = {k: ("float32" if np.issubdtype(v.dtype, np.floating) else str(v.dtype)) for k, v in train_data.x.items()}
         model = build.build_model(cfg.model, doc, shapes, dtypes)
+        plan.check_layout(model)
         _check_inputs(model, train_data, doc)
         build.check_callback_packages(cfg, doc)
         compile_args = build.compile_arguments(cfg, model, doc)
@@ -189,7 +212,9 @@ def train(path, overrides=(), backend_cli=None, output_dir=None, console=None, q
             raise ConfigError([doc.problem(("compile",), f"Keras rejected the compile arguments: {build.clean(exc)}")]) from None
     resolved = _resolved_config(doc, cfg, seed)
     base = Path(output_dir) if output_dir else Path(cfg.output.dir)
-    run_dir = new_run_dir(base, resolved["name"])
+    # Processes other than 0 write into a scratch directory that is removed at the end: every
+    # process must still run the same steps (saving a distributed model runs collectives).
+    run_dir = new_run_dir(base, resolved["name"]) if plan.writer else Path(tempfile.mkdtemp(prefix="kerascli-process-"))
     config_text = yaml.safe_dump(resolved, sort_keys=False)
     write_text(run_dir / "config.yaml", config_text)
     if labels:
@@ -202,6 +227,8 @@ def train(path, overrides=(), backend_cli=None, output_dir=None, console=None, q
         "config_sha256": hashlib.sha256(config_text.encode()).hexdigest(),
         "command": sys.argv,
     }
+    if plan.active:
+        run_info["distribution"] = plan.describe()
     write_json(run_dir / "run.json", run_info)
     callbacks = build.make_callbacks(cfg, doc, run_dir)
     if not quiet:
@@ -212,18 +239,19 @@ def train(path, overrides=(), backend_cli=None, output_dir=None, console=None, q
         with timer.phase("fit"):
             history = model.fit(
                 _fit_inputs(train_data), y_train,
-                epochs=fit.epochs, batch_size=fit.batch_size, shuffle=fit.shuffle,
+                epochs=fit.epochs, batch_size=plan.local_batch(fit.batch_size), shuffle=fit.shuffle,
                 class_weight=_class_weight(fit.class_weight, labels, cfg), callbacks=callbacks,
                 initial_epoch=fit.initial_epoch, steps_per_epoch=fit.steps_per_epoch,
                 validation_data=(_fit_inputs(validation), _single(validation.y)) if validation else None,
-                validation_steps=fit.validation_steps, validation_batch_size=fit.validation_batch_size,
+                validation_steps=fit.validation_steps, validation_batch_size=plan.local_batch(fit.validation_batch_size),
                 validation_freq=fit.validation_freq, verbose=0,
             )
         with timer.phase("evaluate"):
             if validation is not None:
                 # The validation batch size reuses the test step fit already compiled.
                 metrics = model.evaluate(_fit_inputs(validation), _single(validation.y),
-                                         batch_size=fit.validation_batch_size or fit.batch_size, return_dict=True, verbose=0)
+                                         batch_size=plan.local_batch(fit.validation_batch_size or fit.batch_size),
+                                         return_dict=True, verbose=0)
             else:
                 metrics = {k: v[-1] for k, v in history.history.items() if v}
         with timer.phase("save"):
@@ -240,7 +268,12 @@ def train(path, overrides=(), backend_cli=None, output_dir=None, console=None, q
         if isinstance(exc, (KeyboardInterrupt, KerasCliError)):
             raise
         raise KerasCliError(f"training failed: {build.clean(exc)} (run directory: {run_dir})") from exc
+    finally:
+        if not plan.writer:
+            shutil.rmtree(run_dir, ignore_errors=True)
     run_info.update(status="completed", epochs=len(history.epoch), timings={**timer.timings, "total": timer.total()})
+    if not plan.writer:
+        return TrainResult(None, history.history, metrics, run_info["timings"])
     write_json(run_dir / "run.json", run_info)
     return TrainResult(run_dir, history.history, metrics, run_info["timings"])
 

@@ -7,7 +7,7 @@ into a `Problem` with the file, line and column of the offending key.
 from __future__ import annotations
 
 import difflib
-from typing import Literal
+from typing import Literal, Optional
 
 from pydantic import Field, ValidationError
 
@@ -15,6 +15,7 @@ from kerascli.config import Document, Key
 from kerascli.errors import ConfigError, Problem
 from kerascli.spec.base import KerasObject, StrictModel
 from kerascli.spec.data import DataSpec, Source, Split
+from kerascli.spec.distribution import DataParallelSpec, DistributionSpec, ModelParallelSpec
 from kerascli.spec.model import InputSpec, ModelSpec, Node, derived_name
 from kerascli.spec.training import CompileSpec, EvaluateSpec, FitSpec, OutputSpec, PredictSpec
 
@@ -24,6 +25,7 @@ __all__ = [
     "Config", "DataSpec", "Source", "Split", "ModelSpec", "Node", "InputSpec",
     "CompileSpec", "FitSpec", "EvaluateSpec", "PredictSpec", "OutputSpec",
     "KerasObject", "derived_name", "from_document", "pydantic_problems",
+    "DistributionSpec", "DataParallelSpec", "ModelParallelSpec",
 ]
 
 
@@ -35,6 +37,8 @@ class Config(StrictModel):
         seed: seeds Keras (`keras.utils.set_random_seed`) and the validation
             split; a random seed is drawn and recorded when absent.
         backend: the Keras backend; `--backend` and `KERAS_BACKEND` override it.
+        distribution: spreads training over devices (JAX only); see
+            `kerascli.spec.distribution`.
     """
 
     name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
@@ -47,6 +51,7 @@ class Config(StrictModel):
     evaluate: EvaluateSpec = EvaluateSpec()
     predict: PredictSpec = PredictSpec()
     output: OutputSpec = OutputSpec()
+    distribution: Optional[DistributionSpec] = None
 
 
 def from_document(doc: Document) -> Config:
@@ -67,6 +72,8 @@ def pydantic_problems(exc: ValidationError, doc: Document, prefix: Key = ()) -> 
     seen = set()
     for error in exc.errors(include_url=False):
         key = prefix + _data_key(doc.data, prefix, error["loc"])
+        if error["type"] == "union_tag_invalid":  # point at the `type:` that names no choice
+            key += (error["ctx"]["discriminator"].strip("'"),)
         message = _message(error, doc, key)
         if (key, message) in seen:
             continue
@@ -106,6 +113,13 @@ def _message(error: dict, doc: Document, key: Key) -> str:
         if hint:
             return f"{text} (did you mean '{hint[0]}'?)"
         return f"{text}; expected one of: {', '.join(allowed)}" if allowed else text
+    if kind == "union_tag_not_found":
+        return f"missing required key '{error['ctx']['discriminator'].strip(chr(39))}'"
+    if kind == "union_tag_invalid":
+        choices = [t.strip(" '") for t in str(error["ctx"]["expected_tags"]).split(",")]
+        hint = difflib.get_close_matches(str(error["ctx"]["tag"]), choices, n=1, cutoff=0.6)
+        text = f"unknown {key[-2] if len(key) > 1 else 'type'} type '{error['ctx']['tag']}'"
+        return f"{text} (did you mean '{hint[0]}'?)" if hint else f"{text}; expected one of: {', '.join(choices)}"
     if kind == "missing":
         return f"missing required key '{key[-1]}'" if key else "missing required key"
     message = error["msg"]
