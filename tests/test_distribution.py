@@ -164,6 +164,23 @@ def test_model_parallel_trains_and_records_the_distribution(cli, workdir):
     assert keras.distribution.distribution() is None  # released after the run
 
 
+def test_each_process_gets_an_equal_contiguous_shard_that_splits_over_its_devices(workdir):
+    """103 rows, 2 processes x 2 devices: 50 rows each (a multiple of 2), 3 dropped."""
+    from kerascli import distribution, runner
+    from kerascli.data import Arrays
+
+    doc, cfg = runner.validate(write_config(workdir, CONFIG))
+    rows = Arrays({"x": np.arange(103.0)[:, None]}, {"y": np.arange(103)})
+    shards = []
+    for process_id in (0, 1):
+        plan = distribution.Plan(doc, cfg, distribution.Cluster("127.0.0.1:1234", 2, process_id), "jax")
+        plan.batch_axis_size = 4  # what `apply` finds: 2 processes x 2 local devices
+        shards.append(plan.shard(rows, "train"))
+        assert plan.rows_dropped == {"train": 3} and plan.local_batch(16) == 8
+    assert [list(s.y["y"][[0, -1]]) for s in shards] == [[0, 49], [50, 99]]
+    assert plan.writer is False
+
+
 # -- training on several devices and processes --------------------------------
 
 def test_data_parallel_on_two_devices_matches_one_device(workdir):
