@@ -30,7 +30,7 @@ from typing import Any
 
 from kerascli import spec
 from kerascli.config import Document
-from kerascli.errors import ConfigError, UsageError
+from kerascli.errors import ConfigError, KerasCliError, UsageError
 
 # The environment variables keras.distribution.initialize reads itself.
 ENV_COORDINATOR = "KERAS_DISTRIBUTION_JOB_ADDRESSES"
@@ -153,6 +153,7 @@ class Plan:
 
     @property
     def processes(self) -> int:
+        """How many processes train together (1 for an ordinary run)."""
         return self.cluster.num_processes if self.cluster else 1
 
     def initialize(self, keras) -> None:
@@ -163,8 +164,6 @@ class Plan:
         try:
             keras.distribution.initialize(job_addresses=c.coordinator, num_processes=c.num_processes, process_id=c.process_id)
         except Exception as exc:  # noqa: BLE001 - JAX raises RuntimeError/XlaRuntimeError/ValueError
-            from kerascli.errors import KerasCliError
-
             raise KerasCliError(f"cannot join the cluster at {c.coordinator} as process {c.process_id} of "
                                 f"{c.num_processes}: {exc}") from None
 
