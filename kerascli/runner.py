@@ -124,19 +124,6 @@ def _versions(keras) -> dict[str, str]:
     }
 
 
-def _single(arrays: dict[str, np.ndarray]):
-    """A lone array stays an array (what Keras expects for one input/output)."""
-    if len(arrays) == 1:
-        return next(iter(arrays.values()))
-    return arrays
-
-
-def _fit_inputs(arrays) -> Any:
-    from kerascli.data import as_float32
-
-    return _single(as_float32(arrays.x))
-
-
 def load_training_data(doc, cfg: spec.Config, seed: int, labels):
     """Training and validation `Arrays` as the config describes them."""
     from kerascli import data
@@ -205,6 +192,9 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster) ->
         plan.check_layout(model)
         _check_inputs(model, train_data, doc)
         build.check_callback_packages(cfg, doc)
+        from kerascli import predictions
+
+        data.check_classes(model, train_data, predictions.classifier_outputs(cfg, cfg.model.output_names()), doc, ("data", "train"))
         compile_args = build.compile_arguments(cfg, model, doc)
         try:
             model.compile(**compile_args)
@@ -234,24 +224,25 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster) ->
     if not quiet:
         callbacks.append(RichProgress(console))
     fit = cfg.fit
-    y_train = _single(train_data.y)
+    # In memory when the data fits data.memory_budget, else streamed from its memory map.
+    train_feed, val_feed = data.fit_feeds(train_data, validation, batch_size=plan.local_batch(fit.batch_size),
+                                          validation_batch_size=plan.local_batch(fit.validation_batch_size),
+                                          shuffle=fit.shuffle, seed=seed, budget=cfg.data.memory_budget)
     try:
         with timer.phase("fit"):
             history = model.fit(
-                _fit_inputs(train_data), y_train,
-                epochs=fit.epochs, batch_size=plan.local_batch(fit.batch_size), shuffle=fit.shuffle,
+                train_feed.x, train_feed.y,
+                epochs=fit.epochs, batch_size=train_feed.batch_size, shuffle=train_feed.shuffle,
                 class_weight=_class_weight(fit.class_weight, labels, cfg), callbacks=callbacks,
                 initial_epoch=fit.initial_epoch, steps_per_epoch=fit.steps_per_epoch,
-                validation_data=(_fit_inputs(validation), _single(validation.y)) if validation else None,
+                validation_data=val_feed.validation_data if val_feed else None,
                 validation_steps=fit.validation_steps, validation_batch_size=plan.local_batch(fit.validation_batch_size),
                 validation_freq=fit.validation_freq, verbose=0,
             )
         with timer.phase("evaluate"):
             if validation is not None:
                 # The validation batch size reuses the test step fit already compiled.
-                metrics = model.evaluate(_fit_inputs(validation), _single(validation.y),
-                                         batch_size=plan.local_batch(fit.validation_batch_size or fit.batch_size),
-                                         return_dict=True, verbose=0)
+                metrics = model.evaluate(val_feed.x, val_feed.y, batch_size=val_feed.batch_size, return_dict=True, verbose=0)
             else:
                 metrics = {k: v[-1] for k, v in history.history.items() if v}
         with timer.phase("save"):
@@ -302,16 +293,9 @@ def spec_problem(cfg, key):
 
 def _check_inputs(model, arrays, doc) -> None:
     """Checks the data's sample shapes against the model inputs (given in the config)."""
-    for tensor in model.inputs:
-        name = tensor.name.split(":")[0]
-        values = arrays.x.get(name) if name in arrays.x else (next(iter(arrays.x.values())) if len(arrays.x) == 1 else None)
-        if values is None:
-            raise DataError(doc.problem(("data", "train", "x"), f"no data for model input '{name}'; give 'x' as a mapping with that key").render())
-        expected = tuple(tensor.shape[1:])
-        got = tuple(values.shape[1:])
-        if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected, got)):
-            raise DataError(doc.problem(("model", "inputs", name) if doc.data.get("model", {}).get("inputs") else ("data", "train", "x"),
-                                        f"input '{name}' expects samples of shape {list(expected)}, the data has {list(got)}").render())
+    from kerascli.data import check_inputs
+
+    check_inputs(model, arrays.x, doc, ("data", "train", "x"), ("model", "inputs") if doc.data.get("model", {}).get("inputs") else None)
 
 
 # -- evaluate / predict ----------------------------------------------------
@@ -405,9 +389,10 @@ def evaluate(target=None, overrides=(), backend_cli=None, batch_size=None) -> tu
         source = "validation"
     else:
         raise ConfigError([doc.problem(("data",), "nothing to evaluate on: the config has neither data.test nor data.validation")])
+    data.check_inputs(ctx.model, arrays.x, doc, ("data", source, "x"))
+    test_feed = data.feed(arrays, batch_size=batch_size or cfg.evaluate.batch_size, budget=cfg.data.memory_budget)
     try:
-        metrics = ctx.model.evaluate(_fit_inputs(arrays), _single(arrays.y), batch_size=batch_size or cfg.evaluate.batch_size,
-                                     return_dict=True, verbose=0)
+        metrics = ctx.model.evaluate(test_feed.x, test_feed.y, batch_size=test_feed.batch_size, return_dict=True, verbose=0)
     except Exception as exc:  # noqa: BLE001
         from kerascli.build import clean
 
@@ -440,16 +425,16 @@ def predict(target=None, overrides=(), backend_cli=None, batch_size=None, input_
     else:
         raise UsageError("nothing to predict: pass --input PATH or set data.predict in the config")
     source = source.like(cfg.data.train)
-    arrays = data.load(source, doc, ("data", "predict"), input_names=_input_names(ctx), output_names=_output_names(ctx),
-                       labels=data.Labels(), need_y=False, targets=False)
-    try:
-        raw = ctx.model.predict(_fit_inputs(arrays), batch_size=batch_size or cfg.predict.batch_size, verbose=0)
+    outputs = _output_names(ctx)
+    target_file = Path(output_path) if output_path else ctx.run_dir / "predictions.csv"
+    try:  # streamed: chunks read, predicted and appended to the file one by one
+        rows = data.predict_to_file(ctx.model, source, doc, ("data", "predict"), target=target_file,
+                                    batch_size=batch_size or cfg.predict.batch_size, output_names=outputs,
+                                    labels=ctx.labels, kinds=predictions.classifier_outputs(cfg, outputs))
+    except KerasCliError:
+        raise
     except Exception as exc:  # noqa: BLE001
         from kerascli.build import clean
 
         raise KerasCliError(f"prediction failed: {clean(exc)}") from None
-    outputs = _output_names(ctx)
-    by_output = raw if isinstance(raw, dict) else {outputs[0]: raw}
-    target_file = Path(output_path) if output_path else ctx.run_dir / "predictions.csv"
-    predictions.write(target_file, by_output, ctx.labels, predictions.classifier_outputs(cfg, outputs))
-    return target_file, len(arrays)
+    return target_file, rows

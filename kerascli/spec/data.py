@@ -2,28 +2,93 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Union
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import ByteSize, Discriminator, Field, Tag, field_validator, model_validator
 
 from kerascli.spec.base import StrictModel
 
-Columns = Union[str, list[str]]
-"""One column/key/file name, or a list of column names."""
+PATTERN_KEYS = frozenset({"glob", "regex", "exclude"})
 
-Selection = Union[Columns, dict[str, Columns]]
-"""Columns for one array, or a mapping from model input/output name to columns."""
+
+class ColumnPattern(StrictModel):
+    """Columns (or NPZ keys) picked by pattern instead of listed one by one.
+
+    `x: {glob: "px_*"}`, `x: {regex: "f[0-9]+"}`, `x: {exclude: [id]}` ("every
+    column but id"); `exclude` also narrows a glob or regex. Names keep the
+    file's order. The target columns are never picked as inputs.
+
+    Args:
+        glob: a shell-style pattern (`*`, `?`, `[abc]`) matched against each name.
+        regex: a regular expression that must match the whole name.
+        exclude: a name, or list of names, to leave out.
+    """
+
+    glob: str | None = Field(default=None, min_length=1)
+    regex: str | None = Field(default=None, min_length=1)
+    exclude: Union[str, list[str], None] = None
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> "ColumnPattern":
+        if self.glob is not None and self.regex is not None:
+            raise ValueError("give 'glob' or 'regex', not both")
+        if self.glob is None and self.regex is None and self.exclude is None:
+            raise ValueError("expected 'glob', 'regex' or 'exclude'")
+        return self
+
+
+def _columns_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{pattern}"
+    return "{list}" if isinstance(value, list) else "{name}"
+
+
+Columns = Annotated[
+    Union[Annotated[str, Tag("{name}")], Annotated[list[str], Tag("{list}")], Annotated[ColumnPattern, Tag("{pattern}")]],
+    Discriminator(_columns_kind),
+]
+"""One column/key/file (or directory of .npy shards) name, a list of names, or a pattern."""
+
+
+def _selection_kind(value: Any) -> str:
+    if isinstance(value, dict) and not (value and set(value) <= PATTERN_KEYS):
+        return "{mapping}"
+    return "{columns}"
+
+
+Selection = Annotated[
+    Union[Annotated[Columns, Tag("{columns}")], Annotated[dict[str, Columns], Tag("{mapping}")]],
+    Discriminator(_selection_kind),
+]
+"""Columns for one array, or a mapping from model input/output name to columns.
+
+A mapping whose keys are all among `glob`, `regex`, `exclude` is a pattern,
+so those three cannot be input or output names.
+"""
 
 
 class Source(StrictModel):
     """A data file, or `x`/`y` given as their own files.
 
     Args:
-        path: a `.csv`, `.npz` or `.npy` file (relative to the config file).
-        x: the input columns (CSV), keys (NPZ) or file (when `path` is absent);
-            a mapping of model input name to those for multi-input models.
-            Default: every column that is not in `y` (CSV), key `x` (NPZ),
-            the whole array (NPY).
+        path: a `.csv`, `.parquet`, `.npz` or `.npy` file, or a directory of
+            `.npy` shards (relative to the config file).
+        x: the input columns (CSV/Parquet), keys (NPZ) or file (when `path`
+            is absent): a name, a list, or a `ColumnPattern`; a mapping of
+            model input name to those for multi-input models. Default: every
+            column that is not in `y` (CSV/Parquet), key `x` (NPZ), the whole
+            array (NPY).
         y: the target column(s), key(s) or file; a mapping of output name for
             multi-output models. Default: key `y` (NPZ); none otherwise.
     """
@@ -40,14 +105,14 @@ class Source(StrictModel):
         """
         if train is None or self.x is not None or self.y is not None or self.path is None:
             return self
-        if self.path.lower().endswith(".npy"):
-            return self
+        if not self.path.lower().endswith((".csv", ".parquet", ".npz")):
+            return self  # a .npy array or a directory of shards has no columns to name
         return self.model_copy(update={"x": train.x, "y": train.y})
 
     @model_validator(mode="after")
     def _has_a_file(self) -> "Source":
         if self.path is None and not isinstance(self.x, (str, dict)):
-            raise ValueError("expected 'path' (a .csv, .npz or .npy file) or 'x' naming its own file")
+            raise ValueError("expected 'path' (a .csv, .parquet, .npz or .npy file) or 'x' naming its own file")
         return self
 
 
@@ -81,9 +146,14 @@ class DataSpec(StrictModel):
         validation: `{split: f}` or a source; default none.
         test: what `evaluate` uses; default the validation data.
         predict: what `predict` uses unless `--input` is given.
+        memory_budget: bytes (`2GB`, `512MiB`, an integer) that memory-mapped
+            `.npy` data may take in RAM; bigger data is streamed batch by
+            batch through a `keras.utils.PyDataset` instead of being loaded.
+            Default: a quarter of the machine's physical memory.
     """
 
     train: Source | None = None
     validation: Validation | None = None
     test: Source | None = None
     predict: Source | None = None
+    memory_budget: ByteSize | None = Field(default=None, gt=0)

@@ -1,0 +1,197 @@
+"""Containers for loaded data: named inputs/targets, and lazy arrays over memory maps.
+
+A `.npy` file is memory-mapped, a directory of `.npy` shards is a
+`ShardedArray`, and a seeded split of either is a `RowView` (the rows by
+index, nothing copied). These "lazy" arrays are read batch by batch: only the
+rows asked for are copied into RAM, and `release_pages` drops the pages a
+memory map has touched from the process' resident set, so streaming a file
+bigger than RAM keeps the resident memory flat.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import mmap
+from typing import Any
+
+import numpy as np
+
+DEFAULT_INPUT = "input"
+
+
+class ShardedArray:
+    """Several memory-mapped `.npy` shards seen as one array, stacked along rows.
+
+    Args:
+        parts: the shards, in order; same dtype and same trailing shape.
+    """
+
+    def __init__(self, parts: list[np.ndarray]):
+        self.parts = parts
+        self.offsets = np.cumsum([0] + [len(p) for p in parts])
+        self.shape = (int(self.offsets[-1]),) + tuple(parts[0].shape[1:])
+        self.dtype = parts[0].dtype
+        self.ndim = len(self.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index) -> np.ndarray:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            if step == 1:
+                pieces = []
+                for k, part in enumerate(self.parts):
+                    lo, hi = max(start, self.offsets[k]), min(stop, self.offsets[k + 1])
+                    if lo < hi:
+                        pieces.append(part[lo - self.offsets[k]:hi - self.offsets[k]])
+                if not pieces:
+                    return np.empty((0,) + self.shape[1:], self.dtype)
+                return np.concatenate(pieces) if len(pieces) > 1 else np.array(pieces[0])
+            index = np.arange(start, stop, step)
+        index = np.asarray(index)
+        if index.ndim == 0:
+            k = int(np.searchsorted(self.offsets, index, side="right") - 1)
+            return np.asarray(self.parts[k][int(index) - self.offsets[k]])
+        index = np.where(index < 0, index + len(self), index)
+        which = np.searchsorted(self.offsets, index, side="right") - 1
+        out = np.empty((len(index),) + self.shape[1:], self.dtype)
+        for k in np.unique(which):
+            mask = which == k
+            out[mask] = self.parts[k][index[mask] - self.offsets[k]]
+        return out
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        whole = np.concatenate(self.parts)
+        return whole if dtype is None else whole.astype(dtype)
+
+    def release(self) -> None:
+        for part in self.parts:
+            release_pages(part)
+
+
+class RowView:
+    """Rows `rows` of `base`, by index: the validation or training side of a split.
+
+    Args:
+        base: a memory map, `ShardedArray` or any lazy array.
+        rows: indices into `base`.
+    """
+
+    def __init__(self, base, rows: np.ndarray):
+        self.base = base
+        self.rows = np.asarray(rows)
+        self.shape = (len(self.rows),) + tuple(base.shape[1:])
+        self.dtype = base.dtype
+        self.ndim = len(self.shape)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index) -> np.ndarray:
+        return np.asarray(self.base[self.rows[index]])
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = np.asarray(self.base[self.rows])
+        return out if dtype is None else out.astype(dtype)
+
+    def release(self) -> None:
+        release_pages(self.base)
+
+
+def is_lazy(values) -> bool:
+    """Whether `values` is read on demand (a memory map or a view of one)."""
+    return isinstance(values, np.memmap) or not isinstance(values, np.ndarray)
+
+
+def release_pages(values) -> None:
+    """Drops the pages a memory map has touched from this process' resident set.
+
+    The data stays in the OS page cache (the file is not re-read from disk);
+    only the mapping's pages are unmapped until they are touched again.
+    """
+    if hasattr(values, "release") and not isinstance(values, np.ndarray):
+        values.release()
+        return
+    handle = getattr(values, "_mmap", None)
+    if handle is not None and hasattr(handle, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+        try:
+            handle.madvise(mmap.MADV_DONTNEED)
+        except (OSError, ValueError):
+            pass  # a closed or odd mapping: nothing to release
+
+
+def memory_bytes(values) -> int:
+    """Bytes `values` takes in RAM once loaded (float64 is loaded as float32)."""
+    itemsize = 4 if np.dtype(values.dtype) == np.float64 else np.dtype(values.dtype).itemsize
+    return int(np.prod(values.shape, dtype=np.int64)) * itemsize
+
+
+def materialise(values) -> np.ndarray:
+    """`values` as an in-memory array (float64 as float32); memory maps of float32 stay mapped."""
+    if isinstance(values, np.memmap) and values.dtype != np.float64:
+        return values
+    if not isinstance(values, np.ndarray):
+        values = np.asarray(values)
+    return values.astype(np.float32) if values.dtype == np.float64 else values
+
+
+@dataclasses.dataclass
+class Arrays:
+    """Inputs and targets keyed by model input / output name.
+
+    Args:
+        x: input arrays, one per model input, all with the same row count.
+        y: target arrays, one per model output; empty when the source has none.
+    """
+
+    x: dict[str, Any]
+    y: dict[str, Any]
+
+    def __len__(self) -> int:
+        return len(next(iter(self.x.values())))
+
+    def take(self, rows: np.ndarray) -> "Arrays":
+        """The rows `rows` of every array, in that order; lazy arrays stay lazy."""
+        return Arrays({k: _take(v, rows) for k, v in self.x.items()}, {k: _take(v, rows) for k, v in self.y.items()})
+
+    def lazy_bytes(self) -> int:
+        """RAM the lazy (memory-mapped) arrays would take if loaded."""
+        return sum(memory_bytes(v) for v in (*self.x.values(), *self.y.values()) if is_lazy(v))
+
+
+def _take(values, rows: np.ndarray):
+    if isinstance(values, RowView):
+        return RowView(values.base, values.rows[rows])
+    if is_lazy(values):
+        return RowView(values, rows)
+    return values[rows]
+
+
+class Labels(dict):
+    """Class vocabularies by output name: `{"species": ["setosa", ...]}`."""
+
+
+def as_float32(x: dict[str, Any]) -> dict[str, Any]:
+    """Inputs in memory, float32 where they are float64 (Keras' default dtype)."""
+    return {k: materialise(v) for k, v in x.items()}
+
+
+CHUNK_BYTES = 16 * 2**20
+
+
+def row_chunks(values, max_bytes: int = CHUNK_BYTES):
+    """Yields `(first_row, rows)` over `values` in contiguous blocks of about `max_bytes`.
+
+    Lazy arrays are read block by block and their pages released after each,
+    so scanning a file bigger than RAM keeps the resident memory flat.
+    """
+    n = len(values)
+    row_bytes = max(1, memory_bytes(values) // max(n, 1))
+    step = max(1, max_bytes // row_bytes)
+    lazy = is_lazy(values)
+    for start in range(0, n, step):
+        block = values[start:start + step]
+        yield start, np.asarray(block)
+        if lazy:
+            release_pages(values)

@@ -1,0 +1,120 @@
+"""Strict data checks, run before any training: each a `DataError` naming the file or column.
+
+Row counts, NaN/inf (count + first row), integer labels outside the model's
+classes, and sample shapes against `model.inputs`. Scans go block by block
+(`row_chunks`), so checking a memory-mapped file never loads it whole.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kerascli.config import Document, Key
+from kerascli.data.arrays import Arrays, row_chunks
+from kerascli.errors import DataError
+
+CATEGORICAL = "categorical"
+BINARY = "binary"
+
+
+def _fail(doc: Document, key: Key, message: str):
+    raise DataError(doc.problem(key, message).render())
+
+
+def check_rows(arrays: Arrays, doc: Document, key: Key) -> None:
+    """Same row count everywhere, at least one row, and only finite numbers.
+
+    Raises:
+        DataError: mismatched row counts, no rows, NaN or inf values.
+    """
+    counts = {f"x.{k}": len(v) for k, v in arrays.x.items()}
+    counts.update({f"y.{k}": len(v) for k, v in arrays.y.items()})
+    if len(set(counts.values())) > 1:
+        detail = ", ".join(f"{k}: {v}" for k, v in counts.items())
+        _fail(doc, key, f"inputs and targets have different row counts ({detail})")
+    if not counts or next(iter(counts.values())) == 0:
+        _fail(doc, key, "the data has no rows")
+    for kind, group in (("x", arrays.x), ("y", arrays.y)):
+        for name, values in group.items():
+            check_finite(values, name, doc, key + (kind,))
+
+
+def check_finite(values, name: str, doc: Document, key: Key, first_row: int = 0) -> None:
+    """Raises a `DataError` if floating-point `values` hold NaN or inf (count + first row)."""
+    if not np.issubdtype(values.dtype, np.floating) or not len(values):
+        return
+    count, first = 0, None
+    for start, block in row_chunks(values):
+        bad = ~np.isfinite(block.reshape(len(block), -1)).all(axis=1)
+        if bad.any():
+            count += int(bad.sum())
+            if first is None:
+                first = start + int(np.argmax(bad))
+    if count:
+        _fail(doc, key, f"{count} row(s) of '{name}' hold NaN, inf or an empty value (first: row {first + first_row})")
+
+
+def check_inputs(model, x: dict, doc: Document, key: Key, model_key: Key | None = None) -> None:
+    """Checks the data's sample shapes against `model.inputs`.
+
+    Args:
+        model: the Keras model.
+        x: input arrays by name (a lone array feeds a single-input model).
+        doc: the config document.
+        key: the data source's `x` key, where a mismatch is reported.
+        model_key: where to report instead when the shapes came from the config.
+
+    Raises:
+        DataError: a model input without data, or a shape mismatch.
+    """
+    for tensor in model.inputs:
+        name = tensor.name.split(":")[0]
+        values = x.get(name) if name in x else (next(iter(x.values())) if len(x) == 1 else None)
+        if values is None:
+            _fail(doc, key, f"no data for model input '{name}'; give 'x' as a mapping with that key")
+        expected = tuple(tensor.shape[1:])
+        got = tuple(values.shape[1:])
+        if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected, got)):
+            _fail(doc, model_key + (name,) if model_key else key, f"input '{name}' expects samples of shape {list(expected)}, the data has {list(got)}")
+
+
+def check_classes(model, arrays: Arrays, kinds: dict, doc: Document, key: Key) -> None:
+    """Integer class labels must index the model's classes.
+
+    A sparse categorical output of `units` classes takes labels `0..units-1`;
+    a binary output takes targets in `[0, 1]`. A label outside trains on
+    garbage (or NaN) instead of failing, so it is caught here.
+
+    Args:
+        model: the built Keras model.
+        arrays: the data; targets keyed by output name.
+        kinds: output name -> "categorical", "binary" or None (from the loss).
+        doc: the config document.
+        key: the source's key (the error points at its `y`).
+
+    Raises:
+        DataError: the first label out of range, with its row and the valid range.
+    """
+    shapes = {t.name.split(":")[0]: t.shape for t in model.outputs}
+    by_position = dict(zip(arrays.y, model.outputs)) if len(arrays.y) == len(model.outputs) == 1 else {}
+    for name, values in arrays.y.items():
+        tensor_shape = shapes.get(name, by_position.get(name).shape if name in by_position else None)
+        kind = kinds.get(name)
+        if tensor_shape is None or kind is None:
+            continue
+        units = tensor_shape[-1]
+        sparse = values.ndim == 1 or (values.ndim == 2 and values.shape[1] == 1)
+        if kind == CATEGORICAL and sparse and units and units > 1:
+            low, high, what = 0, units - 1, f"the model's {units} classes (0 to {units - 1})"
+        elif kind == BINARY and (units == 1 or values.shape[1:] == tuple(tensor_shape[1:])):
+            low, high, what = 0, 1, "0 to 1 (a binary output)"
+        else:
+            continue
+        for start, block in row_chunks(values):
+            flat = block.reshape(len(block), -1)
+            bad = ((flat < low) | (flat > high)).any(axis=1)
+            if bad.any():
+                row = int(np.argmax(bad))
+                label = flat[row][(flat[row] < low) | (flat[row] > high)][0]
+                label = int(label) if float(label).is_integer() else float(label)
+                _fail(doc, key + ("y",), f"label {label} of '{name}' (row {start + row}) is outside {what}")

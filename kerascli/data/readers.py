@@ -1,0 +1,257 @@
+"""Reading one source: CSV and Parquet through pyarrow, `.npz`, `.npy` (memory-mapped), `.npy` shards.
+
+Tables are read with pyarrow (`pyarrow.csv`, `pyarrow.parquet`), never parsed
+by hand; `.npy` files are memory-mapped, so nothing is read until rows are
+asked for; a directory of `.npy` files is one array split into shards (sorted
+by file name). Every failure is a `DataError` that names the file, at the
+config key that named it. Files are read safely (`allow_pickle=False`), and
+nothing is ever written beside them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from kerascli.config import Document, Key
+from kerascli.data.arrays import ShardedArray
+from kerascli.data.selection import resolve, unknown
+from kerascli.errors import DataError
+from kerascli.spec.data import ColumnPattern, Source
+
+TABLE_SUFFIXES = (".csv", ".parquet")
+FILE_SUFFIXES = (".csv", ".parquet", ".npz", ".npy")
+
+
+class Reader:
+    """Reads columns/keys of one source file, or whole files named by `x`/`y`.
+
+    Args:
+        source: the source spec.
+        doc: the config document (paths are relative to it; errors point into it).
+        key: where the source is in the config, e.g. `("data", "train")`.
+    """
+
+    def __init__(self, source: Source, doc: Document, key: Key):
+        self.doc = doc
+        self.key = key
+        self.path = self.resolve(source.path, key + ("path",)) if source.path else None
+        self.kind = _kind(self.path) if self.path else None
+        self._table = None
+        self._npz = None
+
+    def fail(self, key: Key, message: str):
+        raise DataError(self.doc.problem(key, message).render())
+
+    def resolve(self, name: str, key: Key) -> Path:
+        """The path `name` (relative to the config), checked to exist and be readable."""
+        path = Path(name)
+        if not path.is_absolute():
+            path = self.doc.base_dir / path
+        if path.is_dir():
+            return path
+        if path.suffix.lower() not in FILE_SUFFIXES:
+            self.fail(key, f"unsupported file type '{path.suffix or name}', expected one of: {', '.join(FILE_SUFFIXES)} (or a directory of .npy shards)")
+        if not path.is_file():
+            self.fail(key, f"file not found: {path}")
+        return path
+
+    # -- what the file holds -------------------------------------------------
+
+    def names(self) -> list[str]:
+        """Column names (tables) or array keys (NPZ); empty for arrays."""
+        if self.kind == ".npz":
+            return list(self._open_npz().files)
+        if self.kind == ".csv":
+            return list(self._open_csv().column_names)
+        if self.kind == ".parquet":
+            return list(self._parquet_schema().names)
+        return []
+
+    def _open_npz(self):
+        if self._npz is None:
+            try:
+                self._npz = np.load(self.path, allow_pickle=False)
+            except Exception as exc:  # noqa: BLE001 - any failure means an unreadable file
+                self.fail(self.key + ("path",), f"cannot read {self.path.name}: {exc}")
+        return self._npz
+
+    def _open_csv(self):
+        if self._table is None:
+            import pyarrow.csv
+
+            try:
+                self._table = pyarrow.csv.read_csv(self.path)
+            except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
+                self.fail(self.key + ("path",), f"cannot read {self.path.name}: {exc}")
+        return self._table
+
+    def _parquet_schema(self):
+        import pyarrow.parquet
+
+        try:
+            return pyarrow.parquet.read_schema(self.path)
+        except Exception as exc:  # noqa: BLE001
+            self.fail(self.key + ("path",), f"cannot read {self.path.name}: {exc}")
+
+    def _read_columns(self, names: list[str]):
+        """A pyarrow table of just `names` (Parquet reads only those columns)."""
+        if self.kind == ".csv":
+            return self._open_csv().select(names)
+        import pyarrow.parquet
+
+        try:
+            return pyarrow.parquet.read_table(self.path, columns=names)
+        except Exception as exc:  # noqa: BLE001
+            self.fail(self.key + ("path",), f"cannot read {self.path.name}: {exc}")
+
+    # -- arrays --------------------------------------------------------------
+
+    def array(self, selection, key: Key, targets: list[str] = (), target: bool = False):
+        """The array that `selection` (column(s), key, pattern or file) names."""
+        if isinstance(selection, str) and (self.path is None or _names_a_file(selection, self.doc)):
+            return self._file(selection, key, target)
+        if self.path is None:
+            self.fail(key, "expected a file name (.npy, .npz, .csv or .parquet) when the source has no 'path'")
+        if self.kind in (".npy", "dir"):
+            if selection is not None:
+                self.fail(key, f"{self.path.name} is a single array; name its targets as their own file, e.g. y: labels.npy")
+            return self.load_npy(self.path, key, target)
+        if self.kind == ".npz":
+            return self._npz_keys(selection, key, targets)
+        return self.columns(selection, key, targets, target)
+
+    def _file(self, name: str, key: Key, target: bool):
+        path = self.resolve(name, key)
+        kind = _kind(path)
+        if kind in (".npy", "dir"):
+            return self.load_npy(path, key, target)
+        sub = Reader(Source(path=str(path)), self.doc, key)
+        if kind == ".npz":
+            keys = sub.names()
+            if len(keys) != 1:
+                self.fail(key, f"{path.name} holds {len(keys)} arrays ({', '.join(keys)}); give the source as path: {name} with x/y keys")
+            return sub._npz_keys(keys[0], key, ())
+        return sub.columns(None, key, (), True)
+
+    def load_npy(self, path: Path, key: Key, target: bool = False):
+        """A memory map of `path`, or a `ShardedArray` of the `.npy` files in directory `path`."""
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".npy")
+            if not files:
+                self.fail(key, f"no .npy files in directory {path}")
+            parts = [self._memmap(p, key, target) for p in files]
+            for p, part in zip(files[1:], parts[1:]):
+                if part.shape[1:] != parts[0].shape[1:] or part.dtype != parts[0].dtype:
+                    self.fail(key, f"shard {p.name} of {path.name} holds {part.dtype} rows of shape {list(part.shape[1:])}, "
+                                   f"but {files[0].name} holds {parts[0].dtype} rows of shape {list(parts[0].shape[1:])}")
+            return parts[0] if len(parts) == 1 else ShardedArray(parts)
+        return self._memmap(path, key, target)
+
+    def _memmap(self, path: Path, key: Key, target: bool):
+        try:
+            values = np.load(path, mmap_mode="r", allow_pickle=False)
+        except Exception as exc:  # noqa: BLE001 - corrupt headers raise several types
+            self.fail(key, f"cannot read {path.name} as a .npy array: {exc}")
+        if values.ndim == 0:
+            self.fail(key, f"{path.name} holds a single value, expected an array with one row per sample")
+        if not target and values.dtype.kind not in "biuf":
+            self.fail(key, f"{path.name} holds {values.dtype} values, expected numbers")
+        return values
+
+    def _npz_keys(self, selection, key: Key, targets) -> np.ndarray:
+        npz = self._open_npz()
+        if isinstance(selection, (ColumnPattern, type(None))) or isinstance(selection, list):
+            names = resolve(selection, list(npz.files), self.path.name, lambda m: self.fail(key, m), targets=targets, noun="array")
+        else:
+            if selection not in npz.files:
+                self.fail(key, unknown(selection, list(npz.files), self.path.name, "array"))
+            names = [selection]
+        arrays = []
+        for name in names:
+            try:
+                arrays.append(npz[name])
+            except Exception as exc:  # noqa: BLE001
+                self.fail(key, f"cannot read array '{name}' of {self.path.name}: {exc}")
+        return arrays[0] if len(arrays) == 1 else np.stack(arrays, axis=-1)
+
+    def column_names(self, selection, key: Key, targets=()) -> list[str]:
+        """The table columns `selection` picks (checked to exist)."""
+        return resolve(selection, self.names(), self.path.name, lambda m: self.fail(key, m), targets=list(targets))
+
+    def columns(self, selection, key: Key, targets, target: bool) -> np.ndarray:
+        """Columns of a CSV/Parquet file: a float32 matrix, or one raw column for a target."""
+        names = self.column_names(selection, key, targets)
+        table = self._read_columns(names)
+        if table.num_rows == 0:
+            self.fail(key, f"{self.path.name} has no rows")
+        if target and len(names) == 1:
+            return table.column(0).to_numpy(zero_copy_only=False)
+        return to_matrix(table, names, self.path.name, lambda m: self.fail(key, m))
+
+    def record_batches(self, names: list[str], rows: int, key: Key) -> Iterator:
+        """The columns `names` as pyarrow record batches of about `rows` rows, read incrementally."""
+        try:
+            if self.kind == ".parquet":
+                import pyarrow.parquet
+
+                yield from pyarrow.parquet.ParquetFile(self.path).iter_batches(batch_size=rows, columns=names)
+                return
+            import pyarrow.csv
+
+            reader = pyarrow.csv.open_csv(self.path, convert_options=pyarrow.csv.ConvertOptions(include_columns=names))
+            yield from reader
+        except DataError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
+            self.fail(self.key + ("path",), f"cannot read {self.path.name}: {exc}")
+
+
+def to_matrix(table, names: list[str], where: str, fail, first_row: int = 0) -> np.ndarray:
+    """Columns of a pyarrow table/record batch as one float32 matrix (rows × columns).
+
+    Each column is converted chunk by chunk straight into the result, with no
+    float64 intermediate of the whole table. A non-numeric column is an error
+    naming the column and the first offending row (1-based, the header is row 1).
+    """
+    import pyarrow as pa
+
+    out = np.empty((table.num_rows, len(names)), dtype=np.float32)
+    for j, name in enumerate(names):
+        column = table.column(j)
+        kind = column.type
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind) or pa.types.is_null(kind)):
+            values = column.to_numpy(zero_copy_only=False)
+            bad = _first_non_numeric(values)
+            fail(f"column '{name}' of {where} is not numeric (row {first_row + bad + 2}: {values[bad]!r})")
+        chunks = column.chunks if hasattr(column, "chunks") else [column]
+        start = 0
+        for chunk in chunks:
+            values = chunk.to_numpy(zero_copy_only=False)
+            if values.dtype == object:  # nulls in a bool/null column
+                values = np.array([np.nan if v is None else v for v in values], dtype=np.float32)
+            out[start:start + len(values), j] = values
+            start += len(values)
+    return out
+
+
+def _first_non_numeric(column: np.ndarray) -> int:
+    for i, value in enumerate(column):
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            return i
+    return 0
+
+
+def _kind(path: Path) -> str:
+    return "dir" if path.is_dir() else path.suffix.lower()
+
+
+def _names_a_file(name: str, doc: Document) -> bool:
+    if name.lower().endswith(FILE_SUFFIXES):
+        return True
+    path = Path(name) if Path(name).is_absolute() else doc.base_dir / name
+    return name.endswith("/") or path.is_dir()

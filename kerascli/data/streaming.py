@@ -1,0 +1,184 @@
+"""What `fit`/`evaluate` receive: arrays in memory, or batches streamed from memory maps.
+
+Data that fits the memory budget is handed to Keras as arrays (float64
+converted to float32 once). Memory-mapped data bigger than the budget is
+streamed through `MemmapBatches`, a `keras.utils.PyDataset` read by threads
+(not processes: forking a multithreaded JAX deadlocks, and a pickled memory
+map carries the whole array). Each batch gathers only its rows, converts
+float64 per batch, and the mapping's pages are released as it goes, so the
+resident memory stays flat however big the file is.
+
+Imports Keras: load it only once the backend is chosen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import threading
+from typing import Any
+
+import keras
+import numpy as np
+
+from kerascli.data.arrays import Arrays, materialise, memory_bytes, release_pages
+
+RELEASE_EVERY_BYTES = 64 * 2**20
+DEFAULT_BATCH_SIZE = 32  # Keras' own default
+
+
+def default_budget() -> int:
+    """A quarter of the machine's physical memory, in bytes."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
+    except (ValueError, OSError, AttributeError):
+        return 2**30
+
+
+@dataclasses.dataclass
+class Feed:
+    """Arguments for `fit`/`evaluate`: `x`, `y` and `batch_size` as Keras takes them.
+
+    Args:
+        x: the inputs (array or dict of arrays), or a `MemmapBatches`.
+        y: the targets, or None (a dataset yields its own).
+        batch_size: for arrays; None for a dataset (Keras ignores it there).
+        shuffle: what to pass as `fit(shuffle=)`; a dataset shuffles itself.
+    """
+
+    x: Any
+    y: Any
+    batch_size: int | None
+    shuffle: bool | None
+
+    @property
+    def streamed(self) -> bool:
+        return isinstance(self.x, MemmapBatches)
+
+    @property
+    def validation_data(self):
+        """What `fit(validation_data=)` takes."""
+        return self.x if self.streamed else (self.x, self.y)
+
+
+class MemmapBatches(keras.utils.PyDataset):
+    """Batches of rows gathered from (memory-mapped) arrays, shuffled per epoch with a seed.
+
+    Args:
+        arrays: the data; its arrays may be memory maps, shards or row views.
+        batch_size: rows per batch (the last batch may be smaller).
+        shuffle: reshuffle rows every epoch (`seed + epoch` seeds the order).
+        seed: the run's seed.
+        workers: reader threads.
+    """
+
+    def __init__(self, arrays: Arrays, batch_size: int, shuffle: bool, seed: int, workers: int | None = None):
+        workers = workers or min(4, os.cpu_count() or 1)
+        super().__init__(workers=workers, use_multiprocessing=False, max_queue_size=max(2, 2 * workers))
+        self.arrays = arrays
+        self.rows = len(arrays)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.epoch = 0
+        self.batches_read = 0
+        self._order = self._epoch_order()
+        self._lock = threading.Lock()
+        self._unreleased = 0
+        self._row_bytes = sum(memory_bytes(v) // max(len(v), 1) for v in (*arrays.x.values(), *arrays.y.values()))
+
+    def _epoch_order(self) -> np.ndarray | None:
+        if not self.shuffle:
+            return None
+        return np.random.default_rng([self.seed, self.epoch]).permutation(self.rows)
+
+    def __len__(self) -> int:
+        return math.ceil(self.rows / self.batch_size)
+
+    def __getitem__(self, index: int):
+        start = index * self.batch_size
+        stop = min(start + self.batch_size, self.rows)
+        if self._order is None:
+            rows = slice(start, stop)
+        else:
+            rows = np.sort(self._order[start:stop])  # sorted: better locality in the file
+        x = {k: _batch(v, rows) for k, v in self.arrays.x.items()}
+        y = {k: _batch(v, rows) for k, v in self.arrays.y.items()}
+        self._note_read((stop - start) * self._row_bytes)
+        x = next(iter(x.values())) if len(x) == 1 else x
+        if not y:
+            return (x,)
+        return x, (next(iter(y.values())) if len(y) == 1 else y)
+
+    def _note_read(self, nbytes: int) -> None:
+        with self._lock:
+            self.batches_read += 1
+            self._unreleased += nbytes
+            release = self._unreleased >= RELEASE_EVERY_BYTES
+            if release:
+                self._unreleased = 0
+        if release:
+            self.release()
+
+    def release(self) -> None:
+        """Drops the pages read so far from the resident set (they stay in the page cache)."""
+        for values in (*self.arrays.x.values(), *self.arrays.y.values()):
+            release_pages(values)
+
+    def on_epoch_end(self) -> None:
+        # Keras calls this after the epoch's reader threads have stopped.
+        self.epoch += 1
+        self._order = self._epoch_order()
+        self.release()
+
+
+def _batch(values, rows) -> np.ndarray:
+    block = np.asarray(values[rows])
+    return block.astype(np.float32) if block.dtype == np.float64 else block
+
+
+def _single(arrays: dict):
+    return next(iter(arrays.values())) if len(arrays) == 1 else arrays
+
+
+def _in_memory(arrays: Arrays, batch_size: int | None, shuffle) -> Feed:
+    y = {k: materialise(v) for k, v in arrays.y.items()}
+    return Feed(_single({k: materialise(v) for k, v in arrays.x.items()}), _single(y) if y else None, batch_size, shuffle)
+
+
+def fit_feeds(train: Arrays, validation: Arrays | None, *, batch_size: int | None, validation_batch_size: int | None,
+              shuffle: bool | None, seed: int, budget: int | None) -> tuple[Feed, Feed | None]:
+    """Feeds for `fit` (and its validation data): in memory if they fit `budget`, streamed otherwise.
+
+    The budget covers the memory-mapped arrays of both sides together: when
+    the training data streams, so does the validation data.
+
+    Args:
+        train: the training data.
+        validation: the validation data, or None.
+        batch_size: `fit.batch_size` (None: Keras' default, 32).
+        validation_batch_size: `fit.validation_batch_size` (None: `batch_size`).
+        shuffle: `fit.shuffle` (None: Keras' default, True).
+        seed: the run's seed; streamed data is shuffled with `seed` and the epoch.
+        budget: bytes the memory-mapped data may take in RAM (None: a quarter of RAM).
+
+    Returns:
+        `(train_feed, validation_feed)`.
+    """
+    budget = default_budget() if budget is None else int(budget)
+    lazy = train.lazy_bytes() + (validation.lazy_bytes() if validation is not None else 0)
+    if lazy <= budget:
+        return _in_memory(train, batch_size, shuffle), (_in_memory(validation, validation_batch_size or batch_size, None) if validation is not None else None)
+    size = batch_size or DEFAULT_BATCH_SIZE
+    train_feed = Feed(MemmapBatches(train, size, shuffle is not False, seed), None, None, False)
+    val_feed = None
+    if validation is not None:
+        val_feed = Feed(MemmapBatches(validation, validation_batch_size or size, False, seed), None, None, False)
+    return train_feed, val_feed
+
+
+def feed(arrays: Arrays, *, batch_size: int | None, budget: int | None, seed: int = 0) -> Feed:
+    """A feed for `evaluate` (no shuffling): in memory if it fits `budget`, streamed otherwise."""
+    train_feed, _ = fit_feeds(arrays, None, batch_size=batch_size, validation_batch_size=None, shuffle=False, seed=seed, budget=budget)
+    return train_feed
