@@ -194,7 +194,11 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster) ->
         build.check_callback_packages(cfg, doc)
         from kerascli import predictions
 
-        data.check_classes(model, train_data, predictions.classifier_outputs(cfg, cfg.model.output_names()), doc, ("data", "train"))
+        kinds = predictions.classifier_outputs(cfg, cfg.model.output_names())
+        data.check_classes(model, train_data, kinds, doc, ("data", "train"))
+        if validation is not None:
+            split = isinstance(cfg.data.validation, spec.Split)
+            data.check_classes(model, validation, kinds, doc, ("data", "train" if split else "validation"))
         compile_args = build.compile_arguments(cfg, model, doc)
         try:
             model.compile(**compile_args)
@@ -418,6 +422,8 @@ def predict(target=None, overrides=(), backend_cli=None, batch_size=None, input_
     cfg, doc = ctx.cfg, ctx.doc
     if input_path is not None:
         template = cfg.data.predict or cfg.data.train
+        if template is not None and template.path is None:
+            template = None  # its x/y name files, not columns of the --input file
         source = spec.Source(path=str(Path(input_path).resolve()), x=template.x if template else None,
                              y=template.y if template else None)
     elif cfg.data.predict is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from kerascli.config import Document, Key
-from kerascli.data.arrays import Arrays, row_chunks
+from kerascli.data.arrays import Arrays, RowView, row_chunks
 from kerascli.errors import DataError
 
 CATEGORICAL = "categorical"
@@ -117,4 +117,5 @@ def check_classes(model, arrays: Arrays, kinds: dict, doc: Document, key: Key) -
                 row = int(np.argmax(bad))
                 label = flat[row][(flat[row] < low) | (flat[row] > high)][0]
                 label = int(label) if float(label).is_integer() else float(label)
-                _fail(doc, key + ("y",), f"label {label} of '{name}' (row {start + row}) is outside {what}")
+                file_row = int(values.rows[start + row]) if isinstance(values, RowView) else start + row
+                _fail(doc, key + ("y",), f"label {label} of '{name}' (row {file_row}) is outside {what}")

@@ -103,8 +103,8 @@ class Source(StrictModel):
         Validation, test and predict files usually have the training file's
         columns; saying them once, on `train`, is enough.
         """
-        if train is None or self.x is not None or self.y is not None or self.path is None:
-            return self
+        if train is None or self.x is not None or self.y is not None or self.path is None or train.path is None:
+            return self  # (without a path, train's x/y name files, not columns)
         if not self.path.lower().endswith((".csv", ".parquet", ".npz")):
             return self  # a .npy array or a directory of shards has no columns to name
         return self.model_copy(update={"x": train.x, "y": train.y})
