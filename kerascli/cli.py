@@ -187,12 +187,12 @@ def predict(
     run: Optional[str] = typer.Argument(None, help="A run directory or a config (default: the latest run under ./runs)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Batch size (default: predict.batch_size)."),
     input_path: Optional[Path] = typer.Option(None, "--input", "-i", help="Data to predict on (default: data.predict)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Predictions file, .csv or .npy (default: RUN/predictions.csv)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Predictions file, .csv, .parquet or .npy, written chunk by chunk (default: RUN/predictions.csv)."),
     set_: Optional[List[str]] = SetOption,
     backend: Optional[str] = BackendOption,
     as_json: bool = JsonOption,
 ):
-    """Predictions of a run, written to a CSV (labels decoded) or .npy file."""
+    """Predictions of a run, streamed to a CSV or Parquet (labels decoded) or .npy file."""
     from kerascli.runner import predict as run_predict
 
     path, rows = run_predict(run, set_ or [], backend, batch_size, input_path, output)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Union
 
-from pydantic import ByteSize, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import AfterValidator, ByteSize, Discriminator, Field, Tag, field_validator, model_validator
 
 from kerascli.spec.base import StrictModel
 
@@ -67,14 +67,27 @@ def _selection_kind(value: Any) -> str:
     return "{columns}"
 
 
+def _no_pattern_keys(mapping: dict) -> dict:
+    mixed = sorted(PATTERN_KEYS & set(mapping))
+    if mixed:
+        raise ValueError(f"{', '.join(mixed)} cannot be mixed with input/output names; a pattern is a mapping of only glob/regex/exclude")
+    return mapping
+
+
+Mapping = Annotated[
+    dict[str, Columns],
+    AfterValidator(_no_pattern_keys),
+    Field(min_length=1, json_schema_extra={"propertyNames": {"not": {"enum": sorted(PATTERN_KEYS)}}}),
+]
+
 Selection = Annotated[
-    Union[Annotated[Columns, Tag("{columns}")], Annotated[dict[str, Columns], Tag("{mapping}")]],
+    Union[Annotated[Columns, Tag("{columns}")], Annotated[Mapping, Tag("{mapping}")]],
     Discriminator(_selection_kind),
 ]
 """Columns for one array, or a mapping from model input/output name to columns.
 
-A mapping whose keys are all among `glob`, `regex`, `exclude` is a pattern,
-so those three cannot be input or output names.
+A mapping whose keys are all among `glob`, `regex`, `exclude` is a pattern;
+those three cannot be input or output names.
 """
 
 
