@@ -1,7 +1,10 @@
 """Runs a command as a child process and reports its wall time and peak resident memory.
 
-Peak RSS is the kernel's accounting for that one child (`os.wait4`'s
-`ru_maxrss`): everything it mapped and touched, memory-mapped file pages included.
+Peak RSS is the kernel's accounting for that one child (`ru_maxrss` from
+`os.wait4`): everything it mapped and touched, memory-mapped file pages
+included. Linux keeps `ru_maxrss` across `exec`, so a child forked straight
+from a big benchmark process would inherit the parent's size; the command is
+therefore started from a small launcher process (this file run as a script).
 """
 
 from __future__ import annotations
@@ -9,22 +12,30 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 
 def run_measured(args: list[str], env: dict | None = None) -> tuple[float, float, str]:
     """Runs `args`; returns `(seconds, peak_rss_mib, stdout)`; exits if it fails."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(args, stdout=out, stderr=err, text=True,
-                                env={**os.environ, "KERAS_BACKEND": "jax", **(env or {})})
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        if proc.returncode:
-            sys.stderr.write(err.read()[-3000:])
-            raise SystemExit(f"failed ({proc.returncode}): {' '.join(map(str, args))}")
-        return seconds, usage.ru_maxrss / 1024, out.read()
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, __file__, *map(str, args)], capture_output=True, text=True,
+                          env={**os.environ, "KERAS_BACKEND": "jax", **(env or {})})
+    seconds = time.perf_counter() - start
+    if proc.returncode:
+        sys.stderr.write(proc.stderr[-3000:])
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(map(str, args))}")
+    out, _, peak = proc.stdout.rpartition("PEAK_RSS_MIB=")
+    return seconds, float(peak), out
+
+
+def _launch(args: list[str]) -> int:
+    """(launcher) Runs `args`, prints its peak RSS last; returns its exit code."""
+    proc = subprocess.Popen(args)
+    _, status, usage = os.wait4(proc.pid, 0)
+    sys.stdout.flush()
+    print(f"PEAK_RSS_MIB={usage.ru_maxrss / 1024:.1f}", flush=True)
+    return os.waitstatus_to_exitcode(status)
+
+
+if __name__ == "__main__":
+    sys.exit(_launch(sys.argv[1:]))

@@ -104,21 +104,36 @@ def is_lazy(values) -> bool:
     return isinstance(values, np.memmap) or not isinstance(values, np.ndarray)
 
 
-def release_pages(values) -> None:
+def release_pages(values, rows: tuple[int, int] | None = None) -> None:
     """Drops the pages a memory map has touched from this process' resident set.
 
     The data stays in the OS page cache (the file is not re-read from disk);
     only the mapping's pages are unmapped until they are touched again.
+
+    Args:
+        values: a memory map (as `np.load(mmap_mode="r")` returns it), a
+            `ShardedArray` or `RowView`; anything else is left alone.
+        rows: `(start, stop)`: release only those rows' pages (a memory map
+            straight from `np.load`); default the whole mapping.
     """
     if hasattr(values, "release") and not isinstance(values, np.ndarray):
         values.release()
         return
     handle = getattr(values, "_mmap", None)
-    if handle is not None and hasattr(handle, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
-        try:
+    if handle is None or not hasattr(handle, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
+        return
+    try:
+        if rows is None or not isinstance(values.offset, int):
             handle.madvise(mmap.MADV_DONTNEED)
-        except (OSError, ValueError):
-            pass  # a closed or odd mapping: nothing to release
+            return
+        row_bytes = values.strides[0]
+        first = values.offset % mmap.ALLOCATIONGRANULARITY + rows[0] * row_bytes  # where np.memmap put the data
+        start = first - first % mmap.PAGESIZE
+        stop = min(len(handle), first + (rows[1] - rows[0]) * row_bytes)
+        if stop > start:
+            handle.madvise(mmap.MADV_DONTNEED, start, stop - start)
+    except (OSError, ValueError, AttributeError):
+        pass  # a closed or odd mapping: nothing to release
 
 
 def memory_bytes(values) -> int:

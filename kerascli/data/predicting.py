@@ -2,9 +2,10 @@
 
 Peak memory does not grow with the number of rows: a CSV or Parquet input is
 read incrementally with pyarrow (`open_csv`, `ParquetFile.iter_batches`), a
-`.npy` input is sliced from its memory map; each chunk is a whole number of
-batches, so the predictions equal those of one `model.predict` over all rows.
-A reader thread prepares the next chunk while the model predicts this one.
+`.npy` input is sliced from its memory map (each chunk's pages released once
+it is predicted); each chunk is a whole number of batches, so the
+predictions equal those of one `model.predict` over all rows. A reader
+thread reads and checks the next chunk while the model predicts this one.
 Predictions are appended to a temporary file beside the target (CSV or
 Parquet through pyarrow's writers, `.npy` written sequentially with its header
 fixed at the end), which is renamed over the target once complete: a failure
@@ -16,6 +17,7 @@ Imports Keras (through the model it is given): load it after the backend is chos
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import struct
@@ -36,10 +38,14 @@ from kerascli.data.selection import names_of
 from kerascli.errors import DataError, UsageError
 from kerascli.spec.data import Source
 
-CHUNK_BYTES = 32 * 2**20
-"""About how many bytes of input one chunk holds (rounded to whole batches)."""
-CHUNK_ROWS = 65536
-"""At most this many rows per chunk (rounded up to a whole batch)."""
+CHUNK_BYTES = 128 * 2**20
+"""About how many bytes of input one chunk holds (rounded to whole batches).
+
+Big enough that `model.predict`'s fixed cost per call is small against the
+chunk's work, small enough that a few chunks in flight stay well under 1 GB.
+"""
+CHUNK_ROWS = 1 << 21
+"""At most this many rows per chunk (rounded to whole batches)."""
 OUTPUT_SUFFIXES = (".csv", ".parquet", ".npy")
 
 
@@ -76,10 +82,13 @@ def predict_to_file(model, source: Source, doc: Document, key: Key, *, target: P
     input_names = [t.name.split(":")[0] for t in model.inputs]
     rows = 0
     with writer:
+        # The next chunk is read and checked (pyarrow and numpy, mostly outside the GIL) while this one is predicted.
         for x in _prefetch(read_chunks(source, doc, key, input_names, output_names, batch_size, model)):
-            raw = model.predict(x if len(x) > 1 else next(iter(x.values())), batch_size=batch_size, verbose=0)
+            raw = model.predict(dict(x) if len(x) > 1 else next(iter(x.values())), batch_size=batch_size, verbose=0)
             writer.write(raw if isinstance(raw, dict) else dict(zip(output_names, raw if isinstance(raw, (list, tuple)) else [raw])))
             rows += len(next(iter(x.values())))
+            if isinstance(x, Chunk):
+                x.release()
     return rows
 
 
@@ -111,12 +120,24 @@ def read_chunks(source: Source, doc: Document, key: Key, input_names: list[str],
     for start in range(0, n, step):
         chunk = {}
         for name, values in x.items():
-            block = np.asarray(values[start:start + step])
-            if is_lazy(values):
-                release_pages(values)
+            block = np.asarray(values[start:start + step])  # a view of the memory map, no copy
             chunk[name] = block.astype(np.float32) if block.dtype == np.float64 else block
             check_finite(chunk[name], name, doc, key + ("x",), first_row=start)
-        yield chunk
+        yield Chunk(chunk, functools.partial(_release, x, (start, start + step)))
+
+
+class Chunk(dict):
+    """Input arrays of one chunk by input name; `release()` once predicted drops its pages."""
+
+    def __init__(self, arrays: dict, release=None):
+        super().__init__(arrays)
+        self.release = release or (lambda: None)
+
+
+def _release(x: dict, rows: tuple[int, int]) -> None:
+    for values in x.values():
+        if is_lazy(values):
+            release_pages(values, rows)
 
 
 def _table_chunks(reader: Reader, selected: dict, targets: list[str], key: Key, batch_size: int, model, doc: Document):

@@ -10,6 +10,7 @@ nothing is ever written beside them.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Iterator
 
@@ -65,7 +66,7 @@ class Reader:
         if self.kind == ".npz":
             return list(self._open_npz().files)
         if self.kind == ".csv":
-            return list(self._open_csv().column_names)
+            return list(self._table.column_names if self._table is not None else self._csv_header())
         if self.kind == ".parquet":
             return list(self._parquet_schema().names)
         return []
@@ -87,6 +88,18 @@ class Reader:
             except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
                 self.fail(self.key + ("path",), f"cannot read {self.path.name}: {exc}")
         return self._table
+
+    def _csv_header(self) -> list[str]:
+        """The CSV's column names, from its first block only (the file is not read whole)."""
+        import pyarrow.csv
+
+        try:
+            reader = pyarrow.csv.open_csv(self.path)
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
+            self.fail(self.key + ("path",), f"cannot read {self.path.name}: {exc}")
+        names = list(reader.schema.names)
+        reader.close()
+        return names
 
     def _parquet_schema(self):
         import pyarrow.parquet
@@ -193,19 +206,30 @@ class Reader:
 
     def record_batches(self, names: list[str], rows: int, key: Key) -> Iterator:
         """The columns `names` as pyarrow record batches of about `rows` rows, read incrementally."""
+        rows_read = 0
         try:
             if self.kind == ".parquet":
                 import pyarrow.parquet
 
                 yield from pyarrow.parquet.ParquetFile(self.path).iter_batches(batch_size=rows, columns=names)
                 return
+            import pyarrow as pa
             import pyarrow.csv
 
-            reader = pyarrow.csv.open_csv(self.path, convert_options=pyarrow.csv.ConvertOptions(include_columns=names))
-            yield from reader
+            # The incremental reader infers types from the first block only: fix them to float64,
+            # so an integer-looking start does not break on a later 2.5.
+            options = pyarrow.csv.ConvertOptions(include_columns=names, column_types={n: pa.float64() for n in names})
+            for batch in pyarrow.csv.open_csv(self.path, convert_options=options):
+                rows_read += batch.num_rows
+                yield batch
         except DataError:
             raise
         except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
+            match = re.search(r"In CSV column #(\d+): CSV conversion error to double: invalid value '(.*)'", str(exc))
+            columns = self.names()
+            if match and int(match.group(1)) < len(columns):
+                self.fail(key, f"column '{columns[int(match.group(1))]}' of {self.path.name} is not numeric "
+                               f"({match.group(2)!r}, in the rows after row {rows_read + 1})")
             self.fail(self.key + ("path",), f"cannot read {self.path.name}: {exc}")
 
 
