@@ -198,3 +198,19 @@ def test_more_strict_errors(tmp_path, files, source, message):
         load(tmp_path, source)
     assert message in str(info.value)
     assert str(info.value).startswith(str(tmp_path / "c.yaml") + ":2:")
+
+
+def test_read_rows_reads_the_file_not_the_mapping(tmp_path):
+    from kerascli.data.arrays import read_rows
+
+    values = np.arange(60, dtype=np.float64).reshape(20, 3)
+    np.save(tmp_path / "a.npy", values[:12])
+    np.save(tmp_path / "b.npy", values[12:])
+    a, b = (np.load(tmp_path / f"{n}.npy", mmap_mode="r") for n in "ab")
+    rows = np.array([0, 1, 2, 5, 11, 12, 19])
+    assert np.array_equal(read_rows(a, rows[:5]), values[rows[:5]])
+    assert np.array_equal(read_rows(a, slice(3, 9)), values[3:9])
+    sharded = ShardedArray([a, b])
+    assert np.array_equal(read_rows(sharded, rows), values[rows])
+    view = RowView(sharded, np.array([19, 3, 12, 0]))
+    assert np.array_equal(read_rows(view, np.array([0, 2, 3])), values[[19, 12, 0]])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import mmap
+import os
 from typing import Any
 
 import numpy as np
@@ -97,6 +98,66 @@ class RowView:
 
     def release(self) -> None:
         release_pages(self.base)
+
+
+def read_rows(values, rows) -> np.ndarray:
+    """Rows `rows` (a slice or sorted indices) of `values`, copied into a new array.
+
+    A memory map of a whole `.npy` file is read with `os.preadv` rather than
+    through the mapping: the kernel maps whole neighbourhoods (fault-around,
+    large folios) on every page fault, so gathering a few random rows through
+    a mapping makes most of the file resident. Reading copies only the rows
+    asked for and leaves the resident memory alone.
+    """
+    if isinstance(values, RowView):
+        return read_rows(values.base, values.rows[rows])
+    if isinstance(values, ShardedArray):
+        index = np.arange(len(values))[rows] if isinstance(rows, slice) else np.asarray(rows)
+        which = np.searchsorted(values.offsets, index, side="right") - 1
+        out = np.empty((len(index),) + values.shape[1:], values.dtype)
+        for k in np.unique(which):
+            mask = which == k
+            out[mask] = read_rows(values.parts[k], index[mask] - values.offsets[k])
+        return out
+    if _whole_file_map(values):
+        return _pread_rows(values, rows)
+    return np.asarray(values[rows])
+
+
+def _whole_file_map(values) -> bool:
+    if not isinstance(values, np.memmap) or getattr(values, "filename", None) is None or not values.flags.c_contiguous:
+        return False
+    try:
+        return os.path.getsize(values.filename) == values.offset + values.nbytes
+    except (OSError, TypeError):
+        return False
+
+
+def _pread_rows(values: np.memmap, rows) -> np.ndarray:
+    row_bytes = values.strides[0]
+    if isinstance(rows, slice):
+        start, stop, _ = rows.indices(len(values))
+        index = np.arange(start, stop)
+    else:
+        index = np.asarray(rows, dtype=np.int64)
+    out = np.empty((len(index),) + values.shape[1:], values.dtype)
+    if not len(index):
+        return out
+    view = memoryview(out.reshape(-1).view(np.uint8))
+    # runs of consecutive rows: one read each
+    breaks = np.flatnonzero(np.diff(index) != 1) + 1
+    starts = np.concatenate([[0], breaks])
+    ends = np.concatenate([breaks, [len(index)]])
+    positions = (values.offset + index[starts] * row_bytes).tolist()
+    lows, highs = (starts * row_bytes).tolist(), (ends * row_bytes).tolist()
+    fd = os.open(values.filename, os.O_RDONLY)
+    try:
+        done = sum(os.preadv(fd, [view[lo:hi]], position) for lo, hi, position in zip(lows, highs, positions))
+    finally:
+        os.close(fd)
+    if done != out.nbytes:  # a regular file returns every byte asked for unless it shrank
+        raise OSError(f"{values.filename}: short read ({done} of {out.nbytes} bytes); was the file changed?")
+    return out
 
 
 def is_lazy(values) -> bool:

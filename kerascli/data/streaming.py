@@ -4,8 +4,9 @@ Data that fits the memory budget is handed to Keras as arrays (float64
 converted to float32 once). Memory-mapped data bigger than the budget is
 streamed through `MemmapBatches`, a `keras.utils.PyDataset` read by threads
 (not processes: forking a multithreaded JAX deadlocks, and a pickled memory
-map carries the whole array). Each batch gathers only its rows, converts
-float64 per batch, and the mapping's pages are released as it goes, so the
+map carries the whole array). Each batch reads only its rows from the file
+(`read_rows`: `preadv`, not page faults through the mapping, which would map
+whole neighbourhoods of the file) and converts float64 per batch, so the
 resident memory stays flat however big the file is.
 
 Imports Keras: load it only once the backend is chosen.
@@ -22,7 +23,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from kerascli.data.arrays import Arrays, materialise, memory_bytes, release_pages
+from kerascli.data.arrays import Arrays, materialise, memory_bytes, read_rows, release_pages
 
 RELEASE_EVERY_BYTES = 64 * 2**20
 DEFAULT_BATCH_SIZE = 32  # Keras' own default
@@ -74,7 +75,7 @@ class MemmapBatches(keras.utils.PyDataset):
     """
 
     def __init__(self, arrays: Arrays, batch_size: int, shuffle: bool, seed: int, workers: int | None = None):
-        workers = workers or min(4, os.cpu_count() or 1)
+        workers = workers or 4  # threads mostly wait in preadv (GIL released), so more than the cores help
         super().__init__(workers=workers, use_multiprocessing=False, max_queue_size=max(2, 2 * workers))
         self.arrays = arrays
         self.rows = len(arrays)
@@ -134,7 +135,7 @@ class MemmapBatches(keras.utils.PyDataset):
 
 
 def _batch(values, rows) -> np.ndarray:
-    block = np.asarray(values[rows])
+    block = read_rows(values, rows)
     return block.astype(np.float32) if block.dtype == np.float64 else block
 
 
