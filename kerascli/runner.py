@@ -24,7 +24,7 @@ import yaml
 
 from kerascli import __version__, backend, checks, config, distribution, spec
 from kerascli.artifacts import latest_run, new_run_dir, write_json, write_text
-from kerascli.errors import ConfigError, DataError, KerasCliError, UsageError
+from kerascli.errors import ConfigError, KerasCliError, UsageError
 
 
 def validate(path: str | os.PathLike, overrides: list[str] = ()) -> tuple[config.Document, spec.Config]:
