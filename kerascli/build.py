@@ -249,7 +249,8 @@ def compile_arguments(config: Config, model: keras.Model, doc: Document) -> dict
     args: dict[str, Any] = {
         "optimizer": resolve_object("optimizers", spec.optimizer, doc, ("compile", "optimizer")),
         "jit_compile": spec.jit_compile,
-        "steps_per_execution": spec.steps_per_execution,
+        # `auto` is kerascli's: the runner replaces it with a number (kerascli.speed).
+        "steps_per_execution": 1 if spec.steps_per_execution == "auto" else spec.steps_per_execution,
     }
     loss = spec.loss
     if isinstance(loss, dict):

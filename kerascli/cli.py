@@ -134,6 +134,7 @@ def train(
                                                 help="Multi-process training: how many processes.", rich_help_panel="Multi-process"),
     process_id: Optional[int] = typer.Option(None, "--process-id", envvar="KERAS_DISTRIBUTION_PROCESS_ID",
                                              help="Multi-process training: this process, 0..N-1 (0 writes the run).", rich_help_panel="Multi-process"),
+    profile: bool = typer.Option(False, "--profile", help="Print where the time went (phases, compile, throughput) on stderr."),
 ):
     """Build, compile and fit the model; write a new run directory."""
     from kerascli.distribution import cluster_from
@@ -147,6 +148,11 @@ def train(
         from kerascli.plot import write_plot
 
         plot_path = write_plot(result.run_dir, result.history)
+    if profile:
+        from kerascli.profiling import render
+
+        for line in render(result.timings, result.profile, result.profile.get("settings", {})):
+            sys.stderr.write(line + "\n")
     if as_json:
         extra = {"plot": str(plot_path)} if plot_path else {}
         typer.echo(json.dumps({"run_dir": run_dir, "metrics": result.metrics, "timings": result.timings, **extra}, indent=2))

@@ -19,10 +19,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
-from kerascli import __version__, backend, checks, config, distribution, spec
+from kerascli import __version__, backend, checks, config, distribution, spec, speed
 from kerascli.artifacts import latest_run, new_run_dir, write_json, write_text
 from kerascli.errors import ConfigError, KerasCliError, UsageError
 
@@ -64,6 +63,7 @@ class TrainResult:
     history: dict[str, list[float]]
     metrics: dict[str, float]
     timings: dict[str, float]
+    profile: dict = dataclasses.field(default_factory=dict)
 
 
 class Timer:
@@ -115,6 +115,8 @@ def _resolved_config(doc: config.Document, cfg: spec.Config, seed: int) -> dict:
 
 
 def _versions(keras) -> dict[str, str]:
+    import numpy as np
+
     return {
         "kerascli": __version__,
         "keras": keras.__version__,
@@ -175,7 +177,9 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster) ->
     with timer.phase("import"):
         keras = _import_keras(cfg, backend_cli)
         plan.initialize(keras)
+        settings = {"compilation_cache": speed.enable_compilation_cache(keras.backend.backend())}
     from kerascli import build, data
+    from kerascli.profiling import EpochTimer, fit_summary
     from kerascli.progress import RichProgress
 
     seed = cfg.seed if cfg.seed is not None else random.SystemRandom().randrange(2**31)
@@ -186,6 +190,8 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster) ->
         plan.apply(keras, cfg.fit.batch_size, cfg.fit.validation_batch_size)  # before the model is built
         train_data, validation = plan.shard(train_data, "train"), plan.shard(validation, "validation")
     with timer.phase("build"):
+        import numpy as np
+
         shapes = {k: v.shape[1:] for k, v in train_data.x.items()}
         dtypes = {k: ("float32" if np.issubdtype(v.dtype, np.floating) else str(v.dtype)) for k, v in train_data.x.items()}
         model = build.build_model(cfg.model, doc, shapes, dtypes)
@@ -200,6 +206,10 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster) ->
             split = isinstance(cfg.data.validation, spec.Split)
             data.check_classes(model, validation, kinds, doc, ("data", "train" if split else "validation"))
         compile_args = build.compile_arguments(cfg, model, doc)
+        steps = speed.steps_per_epoch(len(train_data), plan.local_batch(cfg.fit.batch_size), cfg.fit.steps_per_epoch)
+        compile_args["steps_per_execution"] = settings["steps_per_execution"] = speed.steps_per_execution(
+            cfg.compile.steps_per_execution, keras.backend.backend(), steps,
+            [getattr(keras.callbacks, c.type, None) for c in cfg.fit.callbacks])
         try:
             model.compile(**compile_args)
         except Exception as exc:  # noqa: BLE001 - Keras' compile raises several types
@@ -225,6 +235,8 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster) ->
         run_info["distribution"] = plan.describe()
     write_json(run_dir / "run.json", run_info)
     callbacks = build.make_callbacks(cfg, doc, run_dir)
+    epoch_timer = EpochTimer()
+    callbacks.append(epoch_timer)
     if not quiet:
         callbacks.append(RichProgress(console))
     fit = cfg.fit
@@ -244,11 +256,13 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster) ->
                 validation_freq=fit.validation_freq, verbose=0,
             )
         with timer.phase("evaluate"):
-            if validation is not None:
+            if validation is None:
+                metrics = {k: v[-1] for k, v in history.history.items() if v}
+            else:
+                metrics = _last_validation(history, fit, cfg)
+            if metrics is None:
                 # The validation batch size reuses the test step fit already compiled.
                 metrics = model.evaluate(val_feed.x, val_feed.y, batch_size=val_feed.batch_size, return_dict=True, verbose=0)
-            else:
-                metrics = {k: v[-1] for k, v in history.history.items() if v}
         with timer.phase("save"):
             from kerascli.artifacts import atomic_path
 
@@ -266,11 +280,29 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster) ->
     finally:
         if not plan.writer:
             shutil.rmtree(run_dir, ignore_errors=True)
-    run_info.update(status="completed", epochs=len(history.epoch), timings={**timer.timings, "total": timer.total()})
+    profile = {"epoch_seconds": epoch_timer.seconds, "settings": settings,
+               **fit_summary(epoch_timer.seconds, len(train_data), fit.steps_per_epoch, plan.local_batch(fit.batch_size))}
+    run_info.update(status="completed", epochs=len(history.epoch), timings={**timer.timings, "total": timer.total()},
+                    profile=profile)
     if not plan.writer:
-        return TrainResult(None, history.history, metrics, run_info["timings"])
+        return TrainResult(None, history.history, metrics, run_info["timings"], profile)
     write_json(run_dir / "run.json", run_info)
-    return TrainResult(run_dir, history.history, metrics, run_info["timings"])
+    return TrainResult(run_dir, history.history, metrics, run_info["timings"], profile)
+
+
+def _last_validation(history, fit, cfg) -> dict | None:
+    """The last epoch's validation metrics, when they are what a final `evaluate` would give.
+
+    They are when validation ran after the last epoch and no callback
+    restored other weights at the end of training; then a second pass over
+    the validation data is saved.
+    """
+    if not history.epoch or (history.epoch[-1] + 1) % fit.validation_freq or fit.validation_steps:
+        return None
+    if any(c.kwargs.get("restore_best_weights") for c in cfg.fit.callbacks):
+        return None
+    values = {k[len("val_"):]: v[-1] for k, v in history.history.items() if k.startswith("val_") and v}
+    return values or None
 
 
 def _class_weight(class_weight, labels, cfg):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Union
+from typing import Literal, Union
 
 from pydantic import Field, NonNegativeInt, PositiveInt
 
@@ -21,8 +21,10 @@ class CompileSpec(StrictModel):
         metrics: a list of metrics, or a mapping of output name to metrics.
         loss_weights: a list, or a mapping of output name to weight.
         jit_compile: Keras' `jit_compile` (`auto` lets Keras decide).
-        steps_per_execution: batches run per compiled call (Keras 3 takes it
-            in `compile()`, so it lives here).
+        steps_per_execution: batches run per call of the train function
+            (Keras 3 takes it in `compile()`, so it lives here); batch
+            callbacks run once per call. `auto` (the default) lets kerascli
+            choose, see `kerascli.speed`.
     """
 
     optimizer: KerasObject = Field(default_factory=lambda: KerasObject.model_validate("rmsprop"))
@@ -30,7 +32,7 @@ class CompileSpec(StrictModel):
     metrics: Metrics | None = None
     loss_weights: Union[list[float], dict[str, float], None] = None
     jit_compile: Union[bool, str] = "auto"
-    steps_per_execution: PositiveInt = 1
+    steps_per_execution: Union[PositiveInt, Literal["auto"]] = "auto"
 
 
 class FitSpec(StrictModel):

@@ -1,0 +1,101 @@
+"""Fast defaults (kerascli.speed) and the `--profile` report (kerascli.profiling)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from kerascli import speed
+from tests.conftest import write_config
+
+
+def test_auto_steps_per_execution_keeps_progress_live():
+    assert speed.steps_per_execution("auto", "jax", steps=3125) == speed.MAX_AUTO_STEPS
+    assert speed.steps_per_execution("auto", "jax", steps=100) == 5  # 20 progress updates per epoch
+    assert speed.steps_per_execution("auto", "jax", steps=7) == 1
+    assert speed.steps_per_execution("auto", "tensorflow", steps=3125) == speed.MAX_AUTO_STEPS
+
+
+def test_explicit_steps_per_execution_is_kept():
+    assert speed.steps_per_execution(1, "jax", steps=3125) == 1
+    assert speed.steps_per_execution(64, "jax", steps=7) == 64
+
+
+def test_auto_is_one_where_more_would_change_behaviour():
+    import keras
+
+    assert speed.steps_per_execution("auto", "torch", steps=3125) == 1  # torch rejects > 1
+    # ModelCheckpoint counts batches through its batch hook; EarlyStopping has none.
+    assert speed.steps_per_execution("auto", "jax", 3125, [keras.callbacks.ModelCheckpoint]) == 1
+    assert speed.steps_per_execution("auto", "jax", 3125, [keras.callbacks.EarlyStopping]) == speed.MAX_AUTO_STEPS
+
+
+def test_steps_per_epoch_rounds_up_or_takes_the_request():
+    assert speed.steps_per_epoch(105, 16) == 7
+    assert speed.steps_per_epoch(100_000, 128) == 782
+    assert speed.steps_per_epoch(100_000, 128, requested=10) == 10
+
+
+def test_fast_inputs_are_float32_and_contiguous():
+    x64 = np.arange(12, dtype=np.float64).reshape(4, 3)
+    strided = np.asfortranarray(np.ones((4, 3), dtype=np.float32))
+    ready = np.ones((4, 3), dtype=np.float32)
+    ids = np.arange(4, dtype=np.int32)
+    out = speed.fast_inputs({"a": x64, "b": strided, "c": ready, "d": ids})
+    assert out["a"].dtype == np.float32 and out["a"].flags.c_contiguous and np.array_equal(out["a"], x64)
+    assert out["b"].flags.c_contiguous and np.array_equal(out["b"], strided)
+    assert out["c"] is ready  # no copy when nothing needs converting
+    assert out["d"] is ids  # integer inputs keep their dtype
+
+
+def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv(speed.CACHE_ENV, str(tmp_path / "xla"))
+    monkeypatch.delenv(speed.CACHE_SWITCH_ENV, raising=False)
+    assert speed.cache_dir() == tmp_path / "xla"
+    monkeypatch.setenv(speed.CACHE_SWITCH_ENV, "0")
+    assert speed.cache_dir() is None
+
+
+def test_profile_prints_phases_and_run_json_records_them(cli, iris_config, workdir, capsys):
+    result = cli("train", iris_config, "--set", "fit.epochs=3", "--quiet", "--profile")
+    assert result.exit_code == 0, result.output
+    assert "profile (seconds)" in result.output and "compile" in result.output and "steps_per_execution=1" in result.output
+    run = next((workdir / "runs" / "iris").iterdir())
+    info = json.loads((run / "run.json").read_text())
+    profile = info["profile"]
+    assert len(profile["epoch_seconds"]) == 3
+    assert profile["settings"]["steps_per_execution"] == 1  # 7 steps per epoch: too few to group
+    assert profile["first_epoch"] == profile["epoch_seconds"][0]
+    assert {"steady_epoch", "compile_estimate", "samples_per_second"} <= set(profile)
+    assert {"validate", "import", "load_data", "build", "fit", "evaluate", "save", "total"} <= set(info["timings"])
+    # The final validation metrics are the last epoch's (no second pass over the data).
+    history = json.loads((run / "history.json").read_text())
+    metrics = json.loads((run / "metrics.json").read_text())["validation"]
+    assert metrics == {"loss": history["val_loss"][-1], "accuracy": history["val_accuracy"][-1]}
+
+
+@pytest.mark.parametrize("spe, expected", [("auto", 4), ("1", 1)])
+def test_auto_steps_per_execution_trains_and_is_recorded(cli, workdir, spe, expected):
+    rng = np.random.default_rng(0)
+    np.savez(workdir / "blobs.npz", x=rng.normal(size=(1280, 4)), y=rng.integers(0, 2, size=1280))
+    config = write_config(workdir, (
+        "seed: 1\n"
+        "data:\n  train: {path: blobs.npz}\n"
+        "model:\n  layers:\n    - {type: Dense, units: 1, activation: sigmoid}\n"
+        "compile: {optimizer: adam, loss: binary_crossentropy}\n"
+        "fit: {epochs: 2, batch_size: 16}\n"))
+    result = cli("train", config, "--set", f"compile.steps_per_execution={spe}", "--json")
+    assert result.exit_code == 0, result.output
+    run = next((workdir / "runs" / "config").iterdir())
+    info = json.loads((run / "run.json").read_text())
+    assert info["profile"]["settings"]["steps_per_execution"] == expected  # 80 steps // 20 updates = 4
+    assert len(json.loads((run / "history.json").read_text())["loss"]) == 2
+    assert f"steps_per_execution: {spe}" in (run / "config.yaml").read_text()
+
+
+def test_steps_per_execution_rejects_other_words(cli, iris_config):
+    result = cli("validate", iris_config, "--set", "compile.steps_per_execution=fast")
+    assert result.exit_code == 2
+    assert "compile.steps_per_execution" in result.output
