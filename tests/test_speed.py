@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from kerascli import speed
-from tests.conftest import write_config
+from conftest import write_config
 
 
 def test_auto_steps_per_execution_keeps_progress_live():
