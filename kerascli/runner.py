@@ -379,6 +379,9 @@ def open_run(target: str | None, overrides=(), backend_cli=None) -> RunContext:
     """Loads a run's model (safe mode) and vocabularies."""
     run_dir, doc, cfg = find_run(target, overrides)
     keras = _import_keras(cfg, backend_cli)
+    # Loading builds the layers (running their initializers) before the saved
+    # weights replace them: the cache spares those compiles on every load.
+    speed.enable_compilation_cache(keras.backend.backend())
     try:
         model = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
     except Exception as exc:  # noqa: BLE001 - a corrupt file raises many types
