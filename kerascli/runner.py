@@ -177,7 +177,8 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster) ->
     with timer.phase("import"):
         keras = _import_keras(cfg, backend_cli)
         plan.initialize(keras)
-        settings = {"compilation_cache": speed.enable_compilation_cache(keras.backend.backend())}
+        settings = {"compilation_cache": speed.enable_compilation_cache(keras.backend.backend()),
+                    "fast_pool": speed.fast_pool(cfg.compile.fast_pool)}
     from kerascli import build, data
     from kerascli.profiling import EpochTimer, fit_summary
     from kerascli.progress import RichProgress
@@ -382,6 +383,7 @@ def open_run(target: str | None, overrides=(), backend_cli=None) -> RunContext:
     # Loading builds the layers (running their initializers) before the saved
     # weights replace them: the cache spares those compiles on every load.
     speed.enable_compilation_cache(keras.backend.backend())
+    speed.fast_pool(cfg.compile.fast_pool)
     try:
         model = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
     except Exception as exc:  # noqa: BLE001 - a corrupt file raises many types

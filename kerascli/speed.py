@@ -18,6 +18,9 @@ Three levers, each exactly equivalent to what the user asked for:
   when a configured callback acts on single batches.
 - **float32, C-contiguous inputs**, converted once before `fit` rather than
   by Keras on every call.
+- **Fast max pooling** on JAX (`compile.fast_pool`, default on;
+  `KERASCLI_FAST_POOL=0` turns it off): non-overlapping max pools run as
+  reshape + max, see `kerascli.jax_pool`.
 """
 
 from __future__ import annotations
@@ -143,3 +146,21 @@ def fast_inputs(x: dict[str, Any]) -> dict[str, Any]:
                 values = np.ascontiguousarray(values, dtype=np.float32)
         out[name] = values
     return out
+
+
+def fast_pool(requested: bool) -> bool:
+    """Turns kerascli's JAX max-pool rewrite on or off, before the model is built.
+
+    Args:
+        requested: the config's `compile.fast_pool`.
+
+    Returns:
+        Whether the rewrite is active: False on other backends, and when
+        `KERASCLI_FAST_POOL=0` is set.
+    """
+    from kerascli import jax_pool  # noqa: PLC0415
+
+    if requested:
+        return jax_pool.enable()
+    jax_pool.disable()
+    return False

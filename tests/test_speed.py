@@ -99,3 +99,39 @@ def test_steps_per_execution_rejects_other_words(cli, iris_config):
     result = cli("validate", iris_config, "--set", "compile.steps_per_execution=fast")
     assert result.exit_code == 2
     assert "compile.steps_per_execution" in result.output
+
+
+@pytest.fixture
+def pool_data(workdir):
+    from kerascli import jax_pool
+
+    rng = np.random.default_rng(0)
+    np.savez(workdir / "images.npz", x=rng.random((64, 4, 4, 1)), y=rng.integers(0, 2, size=64))
+    jax_pool.disable()
+    jax_pool.reset_counts()
+    yield write_config(workdir, (
+        "seed: 1\n"
+        "data:\n  train: {path: images.npz}\n"
+        "model:\n  layers:\n    - {type: MaxPooling2D, pool_size: 2}\n    - {type: Flatten}\n"
+        "    - {type: Dense, units: 1, activation: sigmoid}\n"
+        "compile: {optimizer: adam, loss: binary_crossentropy}\n"
+        "fit: {epochs: 1, batch_size: 32}\n"))
+    jax_pool.disable()
+    jax_pool.reset_counts()
+
+
+@pytest.mark.parametrize("override, env, expected", [
+    ((), None, True),
+    (("--set", "compile.fast_pool=false"), None, False),
+    ((), "0", False),
+], ids=["default-on", "config-off", "env-off"])
+def test_fast_pool_follows_config_and_env(cli, workdir, pool_data, monkeypatch, override, env, expected):
+    from kerascli import jax_pool
+
+    if env is not None:
+        monkeypatch.setenv(jax_pool.ENV_VAR, env)
+    result = cli("train", pool_data, "--quiet", *override)
+    assert result.exit_code == 0, result.output
+    run = next((workdir / "runs" / "config").iterdir())
+    assert json.loads((run / "run.json").read_text())["profile"]["settings"]["fast_pool"] is expected
+    assert (jax_pool.call_counts()["fast"] > 0) is expected  # the model's pool was traced on the fast path

@@ -25,6 +25,10 @@ class CompileSpec(StrictModel):
             (Keras 3 takes it in `compile()`, so it lives here); batch
             callbacks run once per call. `auto` (the default) lets kerascli
             choose, see `kerascli.speed`.
+        fast_pool: JAX only: compute non-overlapping max pools (pool size ==
+            strides) as reshape + max, whose gradient is several times
+            faster on CPU than Keras' `reduce_window`; exact, see
+            `kerascli.jax_pool`. `KERASCLI_FAST_POOL=0` also turns it off.
     """
 
     optimizer: KerasObject = Field(default_factory=lambda: KerasObject.model_validate("rmsprop"))
@@ -33,6 +37,7 @@ class CompileSpec(StrictModel):
     loss_weights: Union[list[float], dict[str, float], None] = None
     jit_compile: Union[bool, str] = "auto"
     steps_per_execution: Union[PositiveInt, Literal["auto"]] = "auto"
+    fast_pool: bool = True
 
 
 class FitSpec(StrictModel):
