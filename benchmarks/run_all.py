@@ -21,7 +21,9 @@ Rows:
   batch 32, Keras' progress bar, float64 data as NumPy made it).
 - predict: 100k rows at batch 128 and 1024, `.npy` written, process wall
   time vs `plain_predict.py`.
-- cnn: `benchmarks/cnn_pool.py` (the JAX max-pool rewrite), when present.
+- cnn: the small CNN of `cnn_pool.py` (28×28×1, batch 128): kerascli, whose
+  JAX max pools take the reshape + max path, vs plain Keras on JAX, and vs
+  plain Keras on TensorFlow when TensorFlow is installed.
 """
 
 from __future__ import annotations
@@ -227,13 +229,57 @@ def bench_predict(table: Table, env: dict, tmp: Path, reps: int, data: dict) -> 
 
 
 def bench_cnn(table: Table, env: dict, tmp: Path, reps: int) -> None:
-    script = HERE / "cnn_pool.py"
-    if not script.exists():
-        print("  cnn: benchmarks/cnn_pool.py not present; skipped")
-        return
-    _, stdout = run([PY, str(script), "--json"], env, stderr=None)
-    for row in json.loads(stdout.strip().splitlines()[-1])["rows"]:
-        table.add(row["name"], row["kerascli"], row["plain"], row["ratio"], row["target"], row.get("note", ""))
+    """The small CNN of `cnn_pool.py`: kerascli (fast pool) vs plain Keras on JAX, and vs TensorFlow."""
+    import importlib.util
+
+    import numpy as np
+
+    samples, epochs = 6400, 4
+    rng = np.random.default_rng(0)  # the same arrays `cnn_pool.py --worker` makes
+    x = rng.random((samples, 28, 28, 1), dtype=np.float32)
+    y = rng.integers(0, 10, size=(samples,))
+    np.savez(tmp / "cnn.npz", x=x, y=y)
+    config = tmp / "cnn.yaml"
+    config.write_text(
+        f"name: cnn\nseed: 0\nbackend: jax\ndata:\n  train: {{path: {tmp / 'cnn.npz'}}}\n"
+        "model:\n  layers:\n"
+        "    - {type: Conv2D, filters: 32, kernel_size: 3, activation: relu}\n"
+        "    - {type: MaxPooling2D, pool_size: 2}\n"
+        "    - {type: Conv2D, filters: 64, kernel_size: 3, activation: relu}\n"
+        "    - {type: MaxPooling2D, pool_size: 2}\n"
+        "    - {type: Flatten}\n"
+        "    - {type: Dense, units: 10, activation: softmax}\n"
+        "compile: {optimizer: adam, loss: sparse_categorical_crossentropy, steps_per_execution: 1}\n"
+        f"fit: {{epochs: {epochs}, batch_size: 128}}\n")
+
+    def ours():
+        _, stdout = run(kerascli() + ["train", str(config), "--quiet", "-o", str(tmp / "cnn-runs")], env)
+        run_dir = Path(stdout.strip().splitlines()[-1].split("run: ", 1)[1])
+        return samples / statistics.median(json.loads((run_dir / "run.json").read_text())["profile"]["epoch_seconds"][1:])
+
+    def plain(backend):
+        def measure():
+            _, stdout = run([PY, str(HERE / "cnn_pool.py"), "--worker", "--epochs", str(epochs), "--samples", str(samples)],
+                            {**env, "KERAS_BACKEND": backend})
+            line = next(l for l in stdout.splitlines() if l.startswith("RESULT "))
+            times = json.loads(line[len("RESULT "):])["epoch_s"][1:]
+            return samples / statistics.median(times)
+        return measure
+
+    candidates = {"ours": ours, "jax": plain("jax")}
+    has_tf = importlib.util.find_spec("tensorflow") is not None
+    if has_tf:
+        candidates["tf"] = plain("tensorflow")
+    rates = alternate(reps, **candidates)
+    table.add("small CNN 28×28×1, batch 128, JAX, samples/s (epochs 2+)", f"{statistics.median(rates['ours']):,.0f} (fast pool)",
+              f"{statistics.median(rates['jax']):,.0f}", f"{ratio(rates['ours'], rates['jax']):.2f}×", "faster",
+              spread(rates["ours"]) + " vs " + spread(rates["jax"]))
+    if has_tf:
+        table.add("small CNN, kerascli on JAX vs plain Keras on TensorFlow", f"{statistics.median(rates['ours']):,.0f}",
+                  f"{statistics.median(rates['tf']):,.0f} (TF)", f"{ratio(rates['ours'], rates['tf']):.2f}×", "≥ 0.8× (within 1.25×)",
+                  spread(rates["ours"]) + " vs " + spread(rates["tf"]))
+    else:
+        print("  (TensorFlow not installed: no TF row)")
 
 
 def machine() -> str:
@@ -290,7 +336,7 @@ def main() -> None:
             elif bench == "predict":
                 bench_predict(table, env, tmp, args.reps, data)
             elif bench == "cnn":
-                bench_cnn(table, env, tmp, args.reps)
+                bench_cnn(table, env, tmp, min(args.reps, 2))  # ~2 min per run on a busy 2-core machine
     print()
     print(f"Machine: {machine()}")
     print(f"Load average before/after: {load_before[0]:.1f} / {os.getloadavg()[0]:.1f}; "

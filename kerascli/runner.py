@@ -92,6 +92,7 @@ class Timer:
 def _import_keras(cfg: spec.Config, backend_cli: str | None):
     name = backend.resolve(backend_cli, cfg.backend)
     backend.activate(name)
+    speed.add_xla_flags(name)
     import keras  # noqa: PLC0415 - deliberately late: the backend is set above
 
     return keras
@@ -178,7 +179,8 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster) ->
         keras = _import_keras(cfg, backend_cli)
         plan.initialize(keras)
         settings = {"compilation_cache": speed.enable_compilation_cache(keras.backend.backend()),
-                    "fast_pool": speed.fast_pool(cfg.compile.fast_pool)}
+                    "fast_pool": speed.fast_pool(cfg.compile.fast_pool),
+                    "xla_flags": os.environ.get("XLA_FLAGS", "")}
     from kerascli import build, data
     from kerascli.profiling import EpochTimer, fit_summary
     from kerascli.progress import RichProgress

@@ -18,6 +18,12 @@ Three levers, each exactly equivalent to what the user asked for:
   when a configured callback acts on single batches.
 - **float32, C-contiguous inputs**, converted once before `fit` rather than
   by Keras on every call.
+- **An XLA CPU flag** on JAX where it is known to help and to exist
+  (`XLA_CPU_FLAGS`): keeping single convolutions out of YNNPACK fusions lifts
+  a small CNN by 15–50% on jaxlib 0.10; it is appended to the user's
+  `XLA_FLAGS` (never replacing them) before JAX starts, only for the jaxlib
+  versions listed (an unknown flag aborts the process), and
+  `KERASCLI_XLA_FLAGS=0` turns it off.
 - **Fast max pooling** on JAX (`compile.fast_pool`, default on;
   `KERASCLI_FAST_POOL=0` turns it off): non-overlapping max pools run as
   reshape + max, see `kerascli.jax_pool`.
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +46,17 @@ CACHE_SWITCH_ENV = "KERASCLI_COMPILATION_CACHE"
 # which skips most of a small model's compiles on a fast machine).
 CACHE_MIN_COMPILE_SECONDS = 0.05
 CACHE_MAX_BYTES = 2 << 30  # JAX evicts the least recently used entries beyond this (with filelock)
+XLA_SWITCH_ENV = "KERASCLI_XLA_FLAGS"
+# jaxlib version prefix -> flags checked to exist and to help there.
+XLA_CPU_FLAGS = {
+    "0.10.": ("--xla_cpu_experimental_ynn_fusion_type=-individual_convolution",),
+}
 BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_train_batch_begin", "on_train_batch_end")
 
 
 def cache_dir() -> Path | None:
     """Where kerascli keeps compiled XLA programs, or None when switched off."""
-    if os.environ.get(CACHE_SWITCH_ENV, "1").strip().lower() in ("0", "false", "no", "off"):
+    if _switched_off(CACHE_SWITCH_ENV):
         return None
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV]).expanduser()
@@ -83,6 +95,38 @@ def enable_compilation_cache(backend_name: str) -> str | None:
     if importlib.util.find_spec("filelock") is not None:  # JAX needs it to bound the cache
         jax.config.update("jax_compilation_cache_max_size", CACHE_MAX_BYTES)
     return str(directory)
+
+
+def _switched_off(env: str) -> bool:
+    return os.environ.get(env, "1").strip().lower() in ("0", "false", "no", "off")
+
+
+def add_xla_flags(backend_name: str, jaxlib_version: str | None = None) -> list[str]:
+    """Appends kerascli's XLA CPU flags to `XLA_FLAGS`, before JAX starts.
+
+    Args:
+        backend_name: the Keras backend about to be imported.
+        jaxlib_version: the installed jaxlib's version (looked up when None).
+
+    Returns:
+        The flags added (none when they are switched off, already there, or
+        not known for this jaxlib).
+    """
+    if backend_name != "jax" or _switched_off(XLA_SWITCH_ENV) or "jax" in sys.modules:
+        return []
+    if jaxlib_version is None:
+        import importlib.metadata  # noqa: PLC0415 - train/evaluate/predict only
+
+        try:
+            jaxlib_version = importlib.metadata.version("jaxlib")
+        except importlib.metadata.PackageNotFoundError:
+            return []
+    flags = next((f for prefix, f in XLA_CPU_FLAGS.items() if jaxlib_version.startswith(prefix)), ())
+    current = os.environ.get("XLA_FLAGS", "")
+    added = [f for f in flags if f.split("=")[0] not in current]
+    if added:
+        os.environ["XLA_FLAGS"] = " ".join([current, *added]).strip()
+    return added
 
 
 def steps_per_epoch(rows: int, batch_size: int, requested: int | None = None) -> int:

@@ -135,3 +135,22 @@ def test_fast_pool_follows_config_and_env(cli, workdir, pool_data, monkeypatch, 
     run = next((workdir / "runs" / "config").iterdir())
     assert json.loads((run / "run.json").read_text())["profile"]["settings"]["fast_pool"] is expected
     assert (jax_pool.call_counts()["fast"] > 0) is expected  # the model's pool was traced on the fast path
+
+
+def test_xla_flags_are_appended_only_where_known(monkeypatch):
+    import sys
+
+    monkeypatch.delitem(sys.modules, "jax", raising=False)  # as before JAX starts
+    monkeypatch.delenv(speed.XLA_SWITCH_ENV, raising=False)
+    monkeypatch.setenv("XLA_FLAGS", "--xla_user_flag=1")
+    flag = speed.XLA_CPU_FLAGS["0.10."][0]
+    assert speed.add_xla_flags("jax", "0.12.0") == []  # unknown there: could abort the process
+    assert speed.add_xla_flags("tensorflow", "0.10.2") == []
+    assert speed.add_xla_flags("jax", "0.10.2") == [flag]
+    assert speed.add_xla_flags("jax", "0.10.2") == []  # never twice
+    import os
+
+    assert os.environ["XLA_FLAGS"] == f"--xla_user_flag=1 {flag}"  # the user's flags stay
+    monkeypatch.setenv("XLA_FLAGS", "")
+    monkeypatch.setenv(speed.XLA_SWITCH_ENV, "0")
+    assert speed.add_xla_flags("jax", "0.10.2") == []
