@@ -1,6 +1,6 @@
 """Fast defaults: what kerascli does, beyond plain Keras, so that training starts and runs faster.
 
-Three levers, each exactly equivalent to what the user asked for:
+Levers, each with a switch, computing the model the user asked for:
 
 - **A persistent XLA compilation cache** (JAX): the compiled train, test and
   initializer functions are kept on disk, keyed by JAX on the program, the
@@ -16,8 +16,6 @@ Three levers, each exactly equivalent to what the user asked for:
   `MIN_UPDATES_PER_EPOCH` progress updates per epoch, and stays at 1 where
   that would change behaviour: on torch (which rejects values above 1) and
   when a configured callback acts on single batches.
-- **float32, C-contiguous inputs**, converted once before `fit` rather than
-  by Keras on every call.
 - **An XLA CPU flag** on JAX where it is known to help and to exist
   (`XLA_CPU_FLAGS`): keeping single convolutions out of YNNPACK fusions lifts
   a small CNN by 15–50% on jaxlib 0.10; it is appended to the user's
@@ -172,24 +170,6 @@ def steps_per_execution(requested: int | str, backend_name: str, steps: int, cal
     if backend_name == "torch" or any(acts_per_batch(cb) for cb in callbacks):
         return 1
     return max(1, min(MAX_AUTO_STEPS, steps // MIN_UPDATES_PER_EPOCH))
-
-
-def fast_inputs(x: dict[str, Any]) -> dict[str, Any]:
-    """Inputs as float32 C-contiguous arrays where they are floating point.
-
-    Integer inputs (token ids, categories) keep their dtype; float32 arrays
-    that are already contiguous (memory-mapped files among them) are passed
-    through without a copy.
-    """
-    import numpy as np  # noqa: PLC0415
-
-    out = {}
-    for name, values in x.items():
-        if isinstance(values, np.ndarray) and np.issubdtype(values.dtype, np.floating):
-            if values.dtype != np.float32 or not values.flags.c_contiguous:
-                values = np.ascontiguousarray(values, dtype=np.float32)
-        out[name] = values
-    return out
 
 
 def fast_pool(requested: bool) -> bool:

@@ -38,18 +38,6 @@ def test_steps_per_epoch_rounds_up_or_takes_the_request():
     assert speed.steps_per_epoch(100_000, 128, requested=10) == 10
 
 
-def test_fast_inputs_are_float32_and_contiguous():
-    x64 = np.arange(12, dtype=np.float64).reshape(4, 3)
-    strided = np.asfortranarray(np.ones((4, 3), dtype=np.float32))
-    ready = np.ones((4, 3), dtype=np.float32)
-    ids = np.arange(4, dtype=np.int32)
-    out = speed.fast_inputs({"a": x64, "b": strided, "c": ready, "d": ids})
-    assert out["a"].dtype == np.float32 and out["a"].flags.c_contiguous and np.array_equal(out["a"], x64)
-    assert out["b"].flags.c_contiguous and np.array_equal(out["b"], strided)
-    assert out["c"] is ready  # no copy when nothing needs converting
-    assert out["d"] is ids  # integer inputs keep their dtype
-
-
 def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv(speed.CACHE_ENV, str(tmp_path / "xla"))
     monkeypatch.delenv(speed.CACHE_SWITCH_ENV, raising=False)
