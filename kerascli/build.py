@@ -14,8 +14,8 @@ from typing import Any
 import keras
 
 from kerascli.config import Document, Key
-from kerascli.errors import ConfigError, Problem
-from kerascli.spec import Config, KerasObject, ModelSpec, Node
+from kerascli.errors import ConfigError
+from kerascli.spec import Config, KerasObject, ModelSpec
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -37,7 +37,7 @@ def clean(exc: BaseException) -> str:
 
 
 def build_model(spec: ModelSpec, doc: Document, input_shapes: dict[str, tuple] | None = None,
-                input_dtypes: dict[str, str] | None = None) -> keras.Model:
+                input_dtypes: dict[str, str] | None = None, blocks: dict | None = None) -> keras.Model:
     """Builds the functional model that `spec` describes.
 
     Args:
@@ -46,6 +46,7 @@ def build_model(spec: ModelSpec, doc: Document, input_shapes: dict[str, tuple] |
         input_shapes: per-input sample shapes inferred from the data, used
             when `spec.inputs` is absent.
         input_dtypes: per-input dtypes inferred from the data.
+        blocks: the config's `blocks:` (sub-graphs used as node types).
 
     Returns:
         An uncompiled `keras.Model` whose outputs are a tensor (one output)
@@ -54,6 +55,8 @@ def build_model(spec: ModelSpec, doc: Document, input_shapes: dict[str, tuple] |
     Raises:
         ConfigError: a node Keras cannot build, with its line.
     """
+    from kerascli.functional import build_graph_model  # noqa: PLC0415 - it imports this module
+
     if spec.inputs is not None:
         inputs = {
             name: keras.Input(shape=tuple(s.shape), dtype=s.dtype, name=name)
@@ -65,97 +68,11 @@ def build_model(spec: ModelSpec, doc: Document, input_shapes: dict[str, tuple] |
                   for name, shape in input_shapes.items()}
     else:
         raise ConfigError([doc.problem(("model",), "model.inputs is not given and there is no training data to infer the input shape from")])
-    tensors: dict[str, Any] = dict(inputs)
-    names = spec.node_names()
-    order = _topological_order(spec, names, list(inputs), doc)
-    problems: list[Problem] = []
-    for i in order:
-        node, name = spec.layers[i], names[i]
-        key = ("model", "layers", i)
-        try:
-            tensors[name] = _call_node(node, name, i, names, tensors, list(inputs), doc, key)
-        except ConfigError as exc:
-            problems.extend(exc.problems)
-            break
-    if problems:
-        raise ConfigError(problems)
-    out_names = spec.output_names()
-    outputs = [tensors[n] for n in out_names]
-    try:
-        model_inputs = next(iter(inputs.values())) if len(inputs) == 1 else inputs
-        if len(outputs) == 1:
-            return keras.Model(model_inputs, outputs[0], name=_model_name(doc))
-        return keras.Model(model_inputs, dict(zip(out_names, outputs)), name=_model_name(doc))
-    except Exception as exc:  # noqa: BLE001 - Keras raises ValueError and others
-        raise ConfigError([doc.problem(("model", "outputs"), f"Keras cannot build the model: {clean(exc)}")]) from None
+    return build_graph_model(spec, doc, inputs, _model_name(doc), blocks)
 
 
 def _model_name(doc: Document) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", doc.data.get("name") or doc.path.stem)
-
-
-def _topological_order(spec: ModelSpec, names: list[str], input_names: list[str], doc: Document) -> list[int]:
-    """Node indices in an order where each node follows its inputs."""
-    index = {n: i for i, n in enumerate(names)}
-    deps: list[list[int]] = []
-    for i, node in enumerate(spec.layers):
-        refs = _input_refs(node, i, names, input_names)
-        deps.append([index[r] for r in refs if r in index and r not in input_names])
-    order, state = [], [0] * len(names)  # 0 new, 1 visiting, 2 done
-
-    def visit(i: int, path: list[int]):
-        if state[i] == 2:
-            return
-        if state[i] == 1:
-            cycle = path[path.index(i):] + [i]
-            raise ConfigError([doc.problem(("model", "layers", i, "inputs"), "cycle in the graph: " + " -> ".join(names[j] for j in cycle))])
-        state[i] = 1
-        for j in deps[i]:
-            visit(j, path + [i])
-        state[i] = 2
-        order.append(i)
-
-    for i in range(len(names)):
-        visit(i, [])
-    return order
-
-
-def _input_refs(node: Node, i: int, names: list[str], input_names: list[str]) -> list[str]:
-    """The names a node reads from; the previous node (or the input) by default."""
-    if node.inputs is None:
-        if i > 0:
-            return [names[i - 1]]
-        return input_names[:1]
-    if isinstance(node.inputs, str):
-        return [node.inputs]
-    if isinstance(node.inputs, list):
-        return list(node.inputs)
-    return list(node.inputs.values())
-
-
-def _call_node(node: Node, name: str, i: int, names, tensors, input_names, doc, key: Key):
-    refs = _input_refs(node, i, names, input_names)
-    if node.inputs is None and i == 0 and len(input_names) > 1:
-        raise ConfigError([doc.problem(key, f"the model has {len(input_names)} inputs; set 'inputs' on the first node")])
-    for ref in refs:
-        if ref not in tensors:
-            raise ConfigError([doc.problem(key + ("inputs",), f"unknown input '{ref}'")])
-    out = None
-    for r in range(node.repeat):
-        layer_name = name if node.repeat == 1 else f"{name}_{r + 1}"
-        layer = make_layer(node.type, node.kwargs, layer_name, doc, key)
-        try:
-            if r > 0:
-                out = layer(out)
-            elif isinstance(node.inputs, dict):
-                out = layer(**{arg: tensors[ref] for arg, ref in node.inputs.items()})
-            elif isinstance(node.inputs, list):
-                out = layer([tensors[ref] for ref in refs])
-            else:
-                out = layer(tensors[refs[0]])
-        except Exception as exc:  # noqa: BLE001 - shape errors are ValueError, others vary
-            raise ConfigError([doc.problem(key, f"{node.type} '{name}' cannot be applied to its input: {clean(exc)}")]) from None
-    return out
 
 
 def layer_class(type_name: str):

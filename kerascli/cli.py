@@ -293,6 +293,35 @@ def _loss_summary(history: dict) -> str:
     return "\n".join(lines)
 
 
+@app.command()
+@handled
+def summary(
+    config: Path = typer.Argument(..., help="The YAML config."),
+    set_: Optional[List[str]] = SetOption,
+    backend: Optional[str] = BackendOption,
+    as_json: bool = JsonOption,
+):
+    """Build the model without training; show its layers, output shapes and parameter counts."""
+    from kerascli.runner import summary as run_summary
+
+    info = run_summary(config, set_ or [], backend)
+    if as_json:
+        typer.echo(json.dumps(info, indent=2))
+        return
+    table = Table(title=f"model: {info['name']}", title_justify="left")
+    for column, justify in (("layer", "left"), ("type", "left"), ("output shape", "left"), ("params", "right")):
+        table.add_column(column, justify=justify)
+    for row in info["layers"]:
+        shape = row["output_shape"]
+        shape_text = "?" if shape is None else json.dumps(shape).replace("null", "None")
+        name = row["name"] + (f" (x{row['calls']})" if row["calls"] > 1 else "")
+        table.add_row(name, row["type"], shape_text, f"{row['params']:,}")
+    console = stdout()
+    console.print(table)
+    console.print(f"total params: {info['total_params']:,}  trainable: {info['trainable_params']:,}  "
+                  f"non-trainable: {info['non_trainable_params']:,}")
+
+
 def _metrics_table(metrics: dict, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("metric")

@@ -36,13 +36,16 @@ def validate(path: str | os.PathLike, overrides: list[str] = ()) -> tuple[config
         ConfigError: every problem found, each with its line and column.
     """
     doc = config.load(path, overrides)
-    problems = checks.check(doc)
+    warnings: list = []
+    problems = checks.check(doc, warnings=warnings)
     try:
         cfg = spec.from_document(doc)
     except ConfigError as exc:
         raise ConfigError(_dedupe(exc.problems + problems)) from None
     if problems:
         raise ConfigError(_dedupe(problems))
+    for warning in warnings:
+        sys.stderr.write(dataclasses.replace(warning, message=f"warning: {warning.message}").render() + "\n")
     return doc, cfg
 
 
@@ -197,10 +200,11 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster) ->
 
         shapes = {k: v.shape[1:] for k, v in train_data.x.items()}
         dtypes = {k: ("float32" if np.issubdtype(v.dtype, np.floating) else str(v.dtype)) for k, v in train_data.x.items()}
-        model = build.build_model(cfg.model, doc, shapes, dtypes)
+        model = build.build_model(cfg.model, doc, shapes, dtypes, blocks=cfg.blocks)
         plan.check_layout(model)
         _check_inputs(model, train_data, doc)
         build.check_callback_packages(cfg, doc)
+        _check_targets(model, cfg, doc, train_data)
         from kerascli import predictions
 
         kinds = predictions.classifier_outputs(cfg, cfg.model.output_names())
@@ -335,6 +339,34 @@ def _check_inputs(model, arrays, doc) -> None:
     from kerascli.data import check_inputs
 
     check_inputs(model, arrays.x, doc, ("data", "train", "x"), ("model", "inputs") if doc.data.get("model", {}).get("inputs") else None)
+
+
+def _check_targets(model, cfg, doc, arrays) -> None:
+    """Targets that cannot match their output are an error, not a silent broadcast."""
+    from kerascli.targets import check_targets
+
+    outputs = model.output if isinstance(model.output, dict) else {cfg.model.output_names()[0]: model.output}
+    check_targets(doc, cfg.compile.loss, {k: tuple(t.shape[1:]) for k, t in outputs.items()}, arrays.y)
+
+
+def summary(path, overrides=(), backend_cli=None) -> dict[str, Any]:
+    """Builds the model of config `path` without training; returns its layers and parameter counts.
+
+    Input shapes come from `model.inputs`, or else from the training data.
+    """
+    doc, cfg = validate(path, overrides)
+    _import_keras(cfg, backend_cli)
+    from kerascli import blocks, build, data
+    from kerascli.summary import describe
+
+    shapes = dtypes = None
+    if cfg.model.inputs is None:
+        train_data, _ = load_training_data(doc, cfg, cfg.seed or 0, data.Labels())
+        shapes = {k: v.shape[1:] for k, v in train_data.x.items()}
+        dtypes = {k: ("float32" if np.issubdtype(v.dtype, np.floating) else str(v.dtype)) for k, v in train_data.x.items()}
+    model = build.build_model(cfg.model, doc, shapes, dtypes, blocks=cfg.blocks)
+    block_of = blocks.instance_blocks(cfg.model.layers, cfg.model.node_names(), set(cfg.blocks))
+    return describe(model, block_of)
 
 
 # -- evaluate / predict ----------------------------------------------------

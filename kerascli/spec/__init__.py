@@ -16,13 +16,13 @@ from kerascli.errors import ConfigError, Problem
 from kerascli.spec.base import KerasObject, StrictModel
 from kerascli.spec.data import DataSpec, Source, Split
 from kerascli.spec.distribution import DataParallelSpec, DistributionSpec, ModelParallelSpec
-from kerascli.spec.model import InputSpec, ModelSpec, Node, derived_name
+from kerascli.spec.model import BlockSpec, InputSpec, ModelSpec, Node, derived_name
 from kerascli.spec.training import CompileSpec, EvaluateSpec, FitSpec, OutputSpec, PredictSpec
 
 Backend = Literal["jax", "tensorflow", "torch"]
 
 __all__ = [
-    "Config", "DataSpec", "Source", "Split", "ModelSpec", "Node", "InputSpec",
+    "Config", "BlockSpec", "DataSpec", "Source", "Split", "ModelSpec", "Node", "InputSpec",
     "CompileSpec", "FitSpec", "EvaluateSpec", "PredictSpec", "OutputSpec",
     "KerasObject", "derived_name", "from_document", "pydantic_problems",
     "DistributionSpec", "DataParallelSpec", "ModelParallelSpec",
@@ -39,12 +39,14 @@ class Config(StrictModel):
         backend: the Keras backend; `--backend` and `KERAS_BACKEND` override it.
         distribution: spreads training over devices (JAX only); see
             `kerascli.spec.distribution`.
+        blocks: reusable, parameterised sub-graphs by name (see `BlockSpec`).
     """
 
     name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
     seed: int | None = Field(default=None, ge=0, lt=2**32)
     backend: Backend | None = None
     data: DataSpec = DataSpec()
+    blocks: dict[str, BlockSpec] = {}
     model: ModelSpec
     compile: CompileSpec = CompileSpec()
     fit: FitSpec = FitSpec()

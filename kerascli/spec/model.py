@@ -8,9 +8,9 @@ naming nodes and pointing `inputs` at them gives any DAG.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Union
 
-from pydantic import ConfigDict, Field, PositiveInt, field_validator
+from pydantic import ConfigDict, Field, PositiveInt, field_validator, model_validator
 
 from kerascli.spec.base import StrictModel
 
@@ -18,6 +18,9 @@ NodeInputs = Union[str, list[str], dict[str, str]]
 """A node name, a list of names (merge layers), or keyword call arguments."""
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
+PARAM_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+ParamRef = Annotated[str, Field(pattern=r"^\$[A-Za-z_][A-Za-z0-9_]*$")]
+"""A block parameter used as a value: `$filters`."""
 
 
 class InputSpec(StrictModel):
@@ -36,27 +39,60 @@ class InputSpec(StrictModel):
 class Node(StrictModel):
     """One layer (or block) call in the graph.
 
-    Every key other than `type`, `name`, `inputs` and `repeat` is a constructor
-    argument of the Keras class named by `type`; those are checked against the
-    catalogue of the installed Keras, not here.
+    Every key other than `type`, `name`, `inputs`, `repeat` and `share` is a
+    constructor argument of the Keras class named by `type` (or a parameter of
+    the block named by `type`); those are checked against the catalogue of the
+    installed Keras and the config's blocks, not here.
+
+    Args:
+        type: a Keras layer class or a block name.
+        name: the node's name (derived from type and index when absent).
+        inputs: the node(s) it reads: a name, a list, or keyword call
+            arguments `{query: a, value: b}`; default the previous node.
+        repeat: stacks the node N times, named `<name>_1..N`.
+        share: calls the layer (or block instance) of another node again
+            instead of making a new one: shared weights, counted once.
     """
 
     model_config = ConfigDict(extra="allow")
 
-    type: str = Field(min_length=1)
+    type: str | None = Field(default=None, min_length=1)
     name: str | None = Field(default=None, pattern=NAME_PATTERN)
     inputs: NodeInputs | None = None
-    repeat: PositiveInt = 1
+    repeat: Union[PositiveInt, ParamRef] = 1
+    share: str | None = Field(default=None, min_length=1)
 
     @property
     def kwargs(self) -> dict[str, Any]:
-        """The constructor arguments of the layer."""
+        """The constructor arguments of the layer (or parameters of the block)."""
         return dict(self.model_extra or {})
+
+    @property
+    def kind(self) -> str:
+        """The type, or `share` for a node that reuses another node's layer."""
+        return self.type or "share"
+
+    @model_validator(mode="after")
+    def _type_or_share(self) -> "Node":
+        if self.share is not None:
+            if self.type is not None:
+                raise ValueError("give either 'type' (a new layer) or 'share' (reuse another node's layer), not both")
+            if self.kwargs:
+                raise ValueError(f"a node that shares the layer of '{self.share}' takes no constructor arguments "
+                                 f"(got {', '.join(self.kwargs)}); they come from '{self.share}'")
+            if self.repeat != 1:
+                raise ValueError("'repeat' cannot be used with 'share'")
+        elif self.type is None:
+            raise ValueError("missing required key 'type' (a Keras layer or block name), or 'share' to reuse a layer")
+        return self
 
 
 def derived_name(layer_type: str, index: int) -> str:
-    """The stable name of an unnamed node: `Dense` at index 3 → `dense_3`."""
-    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", layer_type).lower()
+    """The stable name of an unnamed node: `Dense` at index 3 → `dense_3`.
+
+    `Conv2DTranspose` at 0 → `conv2d_transpose_0`, as Keras spells it.
+    """
+    snake = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z0-9])(?=[A-Z][a-z])", "_", layer_type).lower()
     return f"{snake}_{index}"
 
 
@@ -87,10 +123,62 @@ class ModelSpec(StrictModel):
 
     def node_names(self) -> list[str]:
         """The name of every node, derived where the config gives none."""
-        return [node.name or derived_name(node.type, i) for i, node in enumerate(self.layers)]
+        return [node.name or derived_name(node.kind, i) for i, node in enumerate(self.layers)]
 
     def output_names(self) -> list[str]:
         """The names of the output nodes."""
         if self.outputs is None:
             return [self.node_names()[-1]]
         return [self.outputs] if isinstance(self.outputs, str) else list(self.outputs)
+
+
+class BlockSpec(StrictModel):
+    """One entry of `blocks:`: a parameterised sub-graph used like a layer.
+
+    Each use (`{type: <block>, <param>: value}`) builds its own nested Keras
+    functional model named after the node, so `summary()` shows it as one
+    layer. Inside the block, `$param` stands for a parameter's value.
+
+    Args:
+        inputs: the names the block's nodes use for what the block receives
+            (default: one input called `in`).
+        params: the parameters and their defaults.
+        layers: the block's nodes; same form as `model.layers`.
+        outputs: the node whose result the block returns (default: the last).
+    """
+
+    inputs: list[str] = Field(default_factory=lambda: ["in"], min_length=1)
+    params: dict[str, Any] = {}
+    layers: list[Node] = Field(min_length=1)
+    outputs: str | None = None
+
+    @field_validator("inputs")
+    @classmethod
+    def _input_names(cls, value):
+        for name in value:
+            if not re.match(NAME_PATTERN, name):
+                raise ValueError(f"input name '{name}' must start with a letter or '_' and hold only letters, digits, '_', '-' or '.'")
+        if len(set(value)) != len(value):
+            raise ValueError("input names must be unique")
+        return value
+
+    @field_validator("params")
+    @classmethod
+    def _param_names(cls, value):
+        for name in value:
+            if not re.match(PARAM_NAME_PATTERN, str(name)):
+                raise ValueError(f"parameter name '{name}' must be an identifier (letters, digits, '_')")
+            if name in RESERVED_NODE_KEYS:
+                raise ValueError(f"'{name}' cannot be a parameter name: it is a node key")
+        return value
+
+    def node_names(self) -> list[str]:
+        """The name of every node, derived where the block gives none."""
+        return [node.name or derived_name(node.kind, i) for i, node in enumerate(self.layers)]
+
+    def output_name(self) -> str:
+        """The node whose result the block returns."""
+        return self.outputs or self.node_names()[-1]
+
+
+RESERVED_NODE_KEYS = ("type", "name", "inputs", "repeat", "share")
