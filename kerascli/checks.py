@@ -48,8 +48,10 @@ def check(doc: Document, catalog: Catalog | None = None, warnings: list[Problem]
     checker = _Checker(doc, catalog)
     data = doc.data
     blocks = data.get("blocks")
-    checker.blocks = blocks if isinstance(blocks, dict) else {}
-    for name, block in checker.blocks.items():
+    blocks = blocks if isinstance(blocks, dict) else {}
+    # A block named like a Keras layer is reported, and nodes of that type stay layers.
+    checker.blocks = {k: v for k, v in blocks.items() if catalog.get("layers", str(k)) is None}
+    for name, block in blocks.items():
         checker.block(name, block)
     model = data.get("model")
     if isinstance(model, dict):
@@ -88,7 +90,8 @@ class _Checker:
                     "schedules": "learning-rate schedule", "initializers": "initializer",
                     "regularizers": "regularizer", "constraints": "constraint"}[kind]
         message = f"unknown {singular} '{name}'"
-        hint = self.catalog.suggest(kind, name)
+        close = difflib.get_close_matches(name, list(extra), n=1, cutoff=0.8) if extra else []
+        hint = close[0] if close else self.catalog.suggest(kind, name)
         if not hint and extra:
             close = difflib.get_close_matches(name, list(extra), n=1, cutoff=0.6)
             hint = close[0] if close else None
@@ -164,6 +167,7 @@ class _Checker:
         key = ("blocks", name)
         if self.catalog.get("layers", str(name)) is not None:
             self.report(key, f"block name '{name}' is already a Keras layer; choose another name")
+            return
         elif not isinstance(name, str) or not name.isidentifier():
             self.report(key, f"block name '{name}' must be an identifier (letters, digits, '_')")
         if not isinstance(block, dict):
