@@ -31,7 +31,9 @@ def problems(cli, workdir, text):
      "config.yaml:7:16: model.outputs[1]: unknown output 'hidden': no node has that name"),
     ("    - {name: h, type: Dense, units: 4, inputs: a, repeat: 2}\n    - {name: h_2, type: Dense, units: 4}\n",
      "config.yaml:6:51: model.layers[0].repeat: repeat: 2 names layers h_1..2, but 'h_2' is also the name of model.layers[1]"),
-], ids=["unknown-input", "cycle", "duplicate", "empty-inputs", "keyword-input", "unknown-output", "repeat-clash"])
+    ("    - {name: h, type: Dense, units: 4, inputs: a, repeat: 0}\n",
+     "config.yaml:6:51: model.layers[0].repeat: expected a positive integer or a block parameter ($name), got 0"),
+], ids=["unknown-input", "cycle", "duplicate", "empty-inputs", "keyword-input", "unknown-output", "repeat-clash", "repeat-zero"])
 def test_graph_errors(cli, workdir, layers, expected):
     assert expected in problems(cli, workdir, HEAD + INPUTS + layers)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Union
 
-from pydantic import ConfigDict, Field, PositiveInt, field_validator, model_validator
+from pydantic import ConfigDict, Field, PositiveInt, ValidationError, field_validator, model_validator
 
 from kerascli.spec.base import StrictModel
 
@@ -61,6 +61,14 @@ class Node(StrictModel):
     inputs: NodeInputs | None = None
     repeat: Union[PositiveInt, ParamRef] = 1
     share: str | None = Field(default=None, min_length=1)
+
+    @field_validator("repeat", mode="wrap")
+    @classmethod
+    def _repeat(cls, value, handler):
+        try:
+            return handler(value)
+        except ValidationError:
+            raise ValueError(f"expected a positive integer or a block parameter ($name), got {value!r}") from None
 
     @property
     def kwargs(self) -> dict[str, Any]:
