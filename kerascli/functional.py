@@ -120,7 +120,10 @@ class _Builder:
             else:
                 layers = self._layers(node, names[i], key, params)
             made[names[i]] = layers
-            tensors[names[i]] = self._apply(layers, args, node, names[i], key)
+            call = block_rules.substitute(node.call or {}, params or {})
+            if call and node.type in self.blocks:
+                self.fail(key + ("call",), "a block instance takes no call arguments; pass values as block parameters")
+            tensors[names[i]] = self._apply(layers, args, call, node, names[i], key)
         return tensors
 
     @staticmethod
@@ -132,17 +135,17 @@ class _Builder:
             return "list", [tensors[r.name] for r in refs]
         return "tensor", tensors[refs[0].name]
 
-    def _apply(self, layers: list, args: tuple[str, Any], node: Node, name: str, key: Key):
+    def _apply(self, layers: list, args: tuple[str, Any], call: dict, node: Node, name: str, key: Key):
         form, value = args
         out = None
         for r, layer in enumerate(layers):
             try:
                 if r > 0:
-                    out = layer(out)
+                    out = layer(out, **call)
                 elif form == "kwargs":
-                    out = layer(**value)
+                    out = layer(**value, **call)
                 else:
-                    out = layer(value)
+                    out = layer(value, **call)
             except ConfigError:
                 raise
             except Exception as exc:  # noqa: BLE001 - shape errors are ValueError, others vary

@@ -9,6 +9,7 @@ blocks name the instance and the block's own line.
 import json
 
 import keras
+import numpy as np
 import pytest
 from keras import layers as L
 
@@ -259,3 +260,17 @@ def test_target_shape_mismatch_is_an_error_before_fit(cli, workdir):
             "but the output produces [1] and 'mse' compares them element by element") in result.output
     assert not (workdir / "runs").exists()
 
+
+
+def test_call_arguments_that_are_not_tensors(workdir):
+    model = build_text(workdir, """model:
+  inputs: {seq: {shape: [5, 4]}}
+  layers:
+    - {name: att, type: MultiHeadAttention, num_heads: 1, key_dim: 2, inputs: {query: seq, value: seq},
+       call: {use_causal_mask: true}}
+""")
+    seq = np.random.default_rng(0).normal(size=(1, 5, 4)).astype("float32")
+    layer = model.get_layer("att")
+    causal = layer(seq, seq, use_causal_mask=True)
+    assert np.allclose(model.predict(seq, verbose=0), causal, atol=1e-5)
+    assert not np.allclose(layer(seq, seq), causal, atol=1e-3)  # the flag changes the result

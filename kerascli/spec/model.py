@@ -52,6 +52,8 @@ class Node(StrictModel):
         repeat: stacks the node N times, named `<name>_1..N`.
         share: calls the layer (or block instance) of another node again
             instead of making a new one: shared weights, counted once.
+        call: keyword arguments of the layer call that are not tensors,
+            e.g. `{use_causal_mask: true}` for `MultiHeadAttention`.
     """
 
     model_config = ConfigDict(extra="allow")
@@ -61,6 +63,7 @@ class Node(StrictModel):
     inputs: NodeInputs | None = None
     repeat: Union[PositiveInt, ParamRef] = 1
     share: str | None = Field(default=None, min_length=1)
+    call: dict[str, Any] | None = None
 
     @field_validator("repeat", mode="wrap")
     @classmethod
@@ -189,4 +192,4 @@ class BlockSpec(StrictModel):
         return self.outputs or self.node_names()[-1]
 
 
-RESERVED_NODE_KEYS = ("type", "name", "inputs", "repeat", "share")
+RESERVED_NODE_KEYS = ("type", "name", "inputs", "repeat", "share", "call")
