@@ -225,7 +225,9 @@ class _Checker:
         known = input_names + names
         bad_refs = len(self.problems)
         for i, node in enumerate(nodes):
-            self.node_inputs(node.get("inputs"), prefix + (i, "inputs"), known)
+            if node.get("inputs") is not None:
+                for ref in graph.input_refs(node["inputs"], i, names, input_names):
+                    self.reference(ref.name, prefix + (i,) + ref.key, known, "input")
         bad_refs = len(self.problems) > bad_refs
         if isinstance(outputs, str) or outputs is None:
             out_list, out_keys = ([outputs], [outputs_key]) if outputs else ([names[-1]] if names else [], [])
@@ -326,18 +328,6 @@ class _Checker:
                 self.layer(inner, key + (wrapped,))
             elif wrapped in kwargs and wrapped not in entry.arguments and wrapped not in entry.accepts_kwargs:
                 self.arguments(entry, {wrapped: inner}, key)
-
-    def node_inputs(self, value: Any, key: Key, known: list[str]) -> None:
-        if isinstance(value, str):
-            self.reference(value, key, known, "input")
-        elif isinstance(value, list):
-            for j, item in enumerate(value):
-                if isinstance(item, str):
-                    self.reference(item, key + (j,), known, "input")
-        elif isinstance(value, dict):
-            for arg, item in value.items():
-                if isinstance(item, str):
-                    self.reference(item, key + (arg,), known, "input")
 
     def reference(self, name: str, key: Key, known: list[str], what: str) -> None:
         if name in known:

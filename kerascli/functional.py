@@ -110,7 +110,7 @@ class _Builder:
                     self.fail(key + ref.key, f"unknown input '{ref.name}'")
             if not reads[i]:
                 self.fail(key + ("inputs",), "the node reads no input")
-            args = self._call_args(node, reads[i], tensors)
+            args = self._call_args(node, reads[i], tensors, key)
             if node.share is not None:
                 if node.share not in made:
                     self.fail(key + ("share",), f"'{node.share}' is not a node of this graph")
@@ -126,14 +126,32 @@ class _Builder:
             tensors[names[i]] = self._apply(layers, args, call, node, names[i], key)
         return tensors
 
-    @staticmethod
-    def _call_args(node: Node, refs: list, tensors: dict) -> tuple[str, Any]:
+    def _call_args(self, node: Node, refs: list, tensors: dict, key: Key) -> tuple[str, Any]:
         """What the node's first layer is called with: a tensor, a list, or kwargs."""
+        values = [self._tensor(ref, tensors, key) for ref in refs]
         if isinstance(node.inputs, dict):
-            return "kwargs", {arg: tensors[ref] for arg, ref in node.inputs.items()}
+            kwargs: dict[str, Any] = {}
+            for ref, value in zip(refs, values):
+                arg = ref.key[1]
+                if isinstance(node.inputs[arg], list):
+                    kwargs.setdefault(arg, []).append(value)
+                else:
+                    kwargs[arg] = value
+            return "kwargs", kwargs
         if isinstance(node.inputs, list):
-            return "list", [tensors[r.name] for r in refs]
-        return "tensor", tensors[refs[0].name]
+            return "list", values
+        return "tensor", values[0]
+
+    def _tensor(self, ref, tensors: dict, key: Key):
+        """The tensor `ref` names; `enc/1` is output 1 of a layer with several."""
+        value = tensors[ref.name]
+        if ref.index is None:
+            return value
+        if not isinstance(value, (list, tuple)):
+            self.fail(key + ref.key, f"'{ref.name}' has a single output; write '{ref.name}' without /{ref.index}")
+        if ref.index >= len(value):
+            self.fail(key + ref.key, f"'{ref.name}' has {len(value)} outputs ({ref.name}/0..{len(value) - 1}), not /{ref.index}")
+        return value[ref.index]
 
     def _apply(self, layers: list, args: tuple[str, Any], call: dict, node: Node, name: str, key: Key):
         form, value = args

@@ -10,6 +10,7 @@ output and which outputs depend on no input. It knows nothing about layers.
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 from kerascli.config import Key
@@ -23,10 +24,28 @@ class Ref:
         name: the node or input name.
         key: the path of the reference inside the node (`("inputs", 1)`),
             or `()` when it is the implicit previous node / first input.
+        index: for `enc/1`, the position in a layer's several outputs
+            (an LSTM's `return_state`, attention scores).
     """
 
     name: str
     key: Key
+    index: int | None = None
+
+
+INDEXED = re.compile(r"^(.+)/(\d+)$")
+
+
+def parse_ref(text: str, key: Key) -> Ref:
+    """`"enc"` → `Ref("enc")`; `"enc/1"` → `Ref("enc", index=1)`.
+
+    A slash, not `enc[1]`: brackets would need quotes inside YAML flow
+    mappings, and node names never hold a slash.
+    """
+    match = INDEXED.match(text)
+    if match:
+        return Ref(match.group(1), key, int(match.group(2)))
+    return Ref(text, key)
 
 
 class CycleError(Exception):
@@ -55,11 +74,17 @@ def input_refs(inputs: Any, index: int, names: list[str], input_names: list[str]
             return [Ref(names[index - 1], ())]
         return [Ref(input_names[0], ())] if input_names else []
     if isinstance(inputs, str):
-        return [Ref(inputs, ("inputs",))]
+        return [parse_ref(inputs, ("inputs",))]
     if isinstance(inputs, list):
-        return [Ref(v, ("inputs", j)) for j, v in enumerate(inputs) if isinstance(v, str)]
+        return [parse_ref(v, ("inputs", j)) for j, v in enumerate(inputs) if isinstance(v, str)]
     if isinstance(inputs, dict):
-        return [Ref(v, ("inputs", k)) for k, v in inputs.items() if isinstance(v, str)]
+        refs = []
+        for k, v in inputs.items():
+            if isinstance(v, str):
+                refs.append(parse_ref(v, ("inputs", k)))
+            elif isinstance(v, list):  # a keyword argument that takes several tensors (initial_state)
+                refs += [parse_ref(item, ("inputs", k, j)) for j, item in enumerate(v) if isinstance(item, str)]
+        return refs
     return []
 
 

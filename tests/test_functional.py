@@ -274,3 +274,31 @@ def test_call_arguments_that_are_not_tensors(workdir):
     causal = layer(seq, seq, use_causal_mask=True)
     assert np.allclose(model.predict(seq, verbose=0), causal, atol=1e-5)
     assert not np.allclose(layer(seq, seq), causal, atol=1e-3)  # the flag changes the result
+
+
+def test_indexed_outputs_feed_keyword_lists(workdir):
+    """Keras' seq2seq guide: encoder LSTM states become the decoder's initial_state."""
+    model = build_text(workdir, """model:
+  inputs: {enc_in: {shape: [null, 4]}, dec_in: {shape: [null, 3]}}
+  layers:
+    - {name: enc, type: LSTM, units: 8, return_state: true, inputs: enc_in}
+    - {name: dec, type: LSTM, units: 8, return_sequences: true, inputs: {sequences: dec_in, initial_state: [enc/1, enc/2]}}
+    - {name: out, type: Dense, units: 3, activation: softmax}
+""")
+    enc_in, dec_in = keras.Input((None, 4)), keras.Input((None, 3))
+    _, h, c = L.LSTM(8, return_state=True)(enc_in)
+    out = L.Dense(3, activation="softmax")(L.LSTM(8, return_sequences=True)(dec_in, initial_state=[h, c]))
+    plain = keras.Model([enc_in, dec_in], out)
+    assert model.count_params() == plain.count_params()
+    assert tuple(model.output.shape) == (None, None, 3)
+    x = {"enc_in": np.ones((2, 5, 4), "float32"), "dec_in": np.ones((2, 6, 3), "float32")}
+    assert model.predict(x, verbose=0).shape == (2, 6, 3)
+
+
+def test_index_of_a_single_output_is_an_error(workdir):
+    from kerascli.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        build_text(workdir, "model:\n  inputs: {x: {shape: [4]}}\n  layers:\n"
+                            "    - {name: h, type: Dense, units: 2, inputs: x}\n    - {type: Dense, units: 1, inputs: h/1}\n")
+    assert "config.yaml:7:31: model.layers[1].inputs: 'h' has a single output; write 'h' without /1" in info.value.lines()[0]

@@ -14,8 +14,11 @@ from pydantic import ConfigDict, Field, PositiveInt, ValidationError, field_vali
 
 from kerascli.spec.base import StrictModel
 
-NodeInputs = Union[str, list[str], dict[str, str]]
-"""A node name, a list of names (merge layers), or keyword call arguments."""
+NodeInputs = Union[str, list[str], dict[str, Union[str, list[str]]]]
+"""A node name, a list of names (merge layers), or keyword call arguments.
+
+`name/i` picks output i of a layer with several (`LSTM(return_state=True)`).
+"""
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
 PARAM_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
