@@ -111,6 +111,9 @@ class _Builder:
             if not reads[i]:
                 self.fail(key + ("inputs",), "the node reads no input")
             args = self._call_args(node, reads[i], tensors, key)
+            call = block_rules.substitute(node.call or {}, params or {})
+            if call and node.type in self.blocks:
+                self.fail(key + ("call",), "a block instance takes no call arguments; pass values as block parameters")
             if node.share is not None:
                 if node.share not in made:
                     self.fail(key + ("share",), f"'{node.share}' is not a node of this graph")
@@ -120,9 +123,6 @@ class _Builder:
             else:
                 layers = self._layers(node, names[i], key, params)
             made[names[i]] = layers
-            call = block_rules.substitute(node.call or {}, params or {})
-            if call and node.type in self.blocks:
-                self.fail(key + ("call",), "a block instance takes no call arguments; pass values as block parameters")
             tensors[names[i]] = self._apply(layers, args, call, node, names[i], key)
         return tensors
 
@@ -203,13 +203,14 @@ class _Builder:
         if repeat > 1 and len(block.inputs) > 1:
             self.fail(key + ("repeat",), f"block '{node.type}' takes {len(block.inputs)} inputs; only a one-input block can be repeated")
         form, value = args
-        first = list(value.values()) if form == "kwargs" else value if form == "list" else [value]
         if form == "kwargs":
             bindings, error = block_rules.bind_inputs(block.inputs, node.inputs, None)
             if error:
                 self.fail(key + ("inputs",), f"block '{node.type}': {error}")
             first = [value[b] for b, _, _ in bindings]
-        elif len(first) != len(block.inputs):
+        else:
+            first = value if form == "list" else [value]
+        if len(first) != len(block.inputs):
             self.fail(key + ("inputs",), f"block '{node.type}' takes {len(block.inputs)} input(s) ({', '.join(block.inputs)}), got {len(first)}")
         models, current = [], first
         for r in range(repeat):
