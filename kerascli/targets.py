@@ -2,12 +2,12 @@
 
 Keras broadcasts a target that does not match its output: `y` of shape
 (N, 3) against a `Dense(1)` output with `mse` trains without a word, on a
-loss that means nothing. Sparse class labels at or above the number of units
-give NaN losses on JAX, again silently. This module compares, per output, the
-per-sample shape of `y` with the output's shape under the rule of its loss:
+loss that means nothing. This module compares, per output, the per-sample
+shape of `y` with the output's shape under the rule of its loss (label values
+are `kerascli.data.check_classes`' concern):
 
 - sparse categorical losses: one integer label per position, `[]` or `[1]`
-  against `[classes]`, and labels below `classes`;
+  against `[classes]`;
 - every other built-in loss: the same shape (a target `[]` fits an output
   `[1]`);
 - custom losses, `crossentropy` (resolved from shapes by Keras) and CTC /
@@ -92,13 +92,7 @@ def _mismatch(rule: str, got: tuple, want: tuple, values: np.ndarray, loss: str)
             hint = " (one-hot targets need categorical_crossentropy)" if _fits(got, want) else ""
             return (f"have shape {list(got)} per sample, but '{loss}' expects one integer label per sample "
                     f"(shape {list(labels)} or {list(labels + (1,))}) for an output of shape {list(want)}{hint}")
-        classes = want[-1]
-        if classes is not None and np.issubdtype(values.dtype, np.number) and values.size:
-            top, low = values.max(), values.min()
-            if top >= classes or low < 0:
-                return (f"hold labels from {low:g} to {top:g}, but the output has {classes} units "
-                        f"(labels 0..{classes - 1}); widen the output layer or re-encode the labels")
-        return None
+        return None  # label values are checked by kerascli.data.check_classes
     if _fits(got, want) or (_fits(got + (1,), want)):
         return None
     hint = ""
