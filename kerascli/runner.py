@@ -196,10 +196,7 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster) ->
         plan.apply(keras, cfg.fit.batch_size, cfg.fit.validation_batch_size)  # before the model is built
         train_data, validation = plan.shard(train_data, "train"), plan.shard(validation, "validation")
     with timer.phase("build"):
-        import numpy as np
-
-        shapes = {k: v.shape[1:] for k, v in train_data.x.items()}
-        dtypes = {k: ("float32" if np.issubdtype(v.dtype, np.floating) else str(v.dtype)) for k, v in train_data.x.items()}
+        shapes, dtypes = _input_signature(train_data)
         model = build.build_model(cfg.model, doc, shapes, dtypes, blocks=cfg.blocks)
         plan.check_layout(model)
         _check_inputs(model, train_data, doc)
@@ -349,6 +346,15 @@ def _check_targets(model, cfg, doc, arrays) -> None:
     check_targets(doc, cfg.compile.loss, {k: tuple(t.shape[1:]) for k, t in outputs.items()}, arrays.y)
 
 
+def _input_signature(arrays) -> tuple[dict[str, tuple], dict[str, str]]:
+    """Per-input sample shapes and dtypes of the data (floats train as float32)."""
+    import numpy as np
+
+    shapes = {k: v.shape[1:] for k, v in arrays.x.items()}
+    dtypes = {k: ("float32" if np.issubdtype(v.dtype, np.floating) else str(v.dtype)) for k, v in arrays.x.items()}
+    return shapes, dtypes
+
+
 def summary(path, overrides=(), backend_cli=None) -> dict[str, Any]:
     """Builds the model of config `path` without training; returns its layers and parameter counts.
 
@@ -362,8 +368,7 @@ def summary(path, overrides=(), backend_cli=None) -> dict[str, Any]:
     shapes = dtypes = None
     if cfg.model.inputs is None:
         train_data, _ = load_training_data(doc, cfg, cfg.seed or 0, data.Labels())
-        shapes = {k: v.shape[1:] for k, v in train_data.x.items()}
-        dtypes = {k: ("float32" if np.issubdtype(v.dtype, np.floating) else str(v.dtype)) for k, v in train_data.x.items()}
+        shapes, dtypes = _input_signature(train_data)
     model = build.build_model(cfg.model, doc, shapes, dtypes, blocks=cfg.blocks)
     block_of = blocks.instance_blocks(cfg.model.layers, cfg.model.node_names(), set(cfg.blocks))
     return describe(model, block_of)
