@@ -96,9 +96,7 @@ def _import_keras(cfg: spec.Config, backend_cli: str | None):
     name = backend.resolve(backend_cli, cfg.backend)
     backend.activate(name)
     speed.add_xla_flags(name)
-    import keras  # noqa: PLC0415 - deliberately late: the backend is set above
-
-    return keras
+    return speed.import_keras()  # deliberately late: the backend is set above
 
 
 def _resolved_config(doc: config.Document, cfg: spec.Config, seed: int) -> dict:
