@@ -32,8 +32,15 @@ FORBIDDEN_LAYERS = {"Lambda", "TFSMLayer", "JaxLayer", "FlaxLayer", "TorchModule
 def clean(exc: BaseException) -> str:
     """A Keras exception message as one readable line (no ANSI codes)."""
     text = ANSI.sub("", str(exc)).strip() or type(exc).__name__
+    # Keras wraps errors raised in call() with a header and a dump of the
+    # arguments (KerasTensor reprs); the message the user needs is between.
+    text = re.split(r"\n\s*Arguments received by ", text)[0]
+    text = re.sub(r"^Exception encountered when calling [\w.]+\(\)\.\s*", "", text.strip())
+    # Sets of allowed strings print in hash order; sort them so a message is stable.
+    text = re.sub(r"\{'[^{}']*'(?:, '[^{}']*')+\}",
+                  lambda m: "{" + ", ".join(sorted(m.group(0)[1:-1].split(", "))) + "}", text)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return " ".join(lines)[:600]
+    return " ".join(lines)[:600] or type(exc).__name__
 
 
 def build_model(spec: ModelSpec, doc: Document, input_shapes: dict[str, tuple] | None = None,

@@ -356,6 +356,9 @@ _EXCLUDED = {
     "constraints": {"Constraint": "abstract base class"},
 }
 
+EXCLUDED = _EXCLUDED
+"""Names a config may not use, per kind, with the reason (public alias)."""
+
 # Keyword names a base class pops from **kwargs but only to ignore them with
 # a warning; a config should not use them.
 _IGNORED_BASE_KWARGS = {

@@ -16,12 +16,20 @@ from typing import Any
 
 from kerascli import blocks as block_rules
 from kerascli import graph
-from kerascli.catalog import Catalog, load_catalog
+from kerascli.catalog import EXCLUDED, Catalog, load_catalog
 from kerascli.config import Document, Key, format_key
 from kerascli.errors import Problem
 from kerascli.spec.model import RESERVED_NODE_KEYS, derived_name
 
 NODE_KEYS = RESERVED_NODE_KEYS
+
+# Keys of Keras' own serialized form. Keras deserializes a dict holding them by
+# importing `module` and looking up `class_name` / `registered_name`: a config
+# never gets to name importable code, so these keys are refused anywhere.
+SERIALIZATION_KEYS = ("class_name", "module", "registered_name")
+
+# Callback arguments that are file paths; they must stay inside the run directory.
+CALLBACK_PATH_ARGS = ("filepath", "filename", "log_dir", "backup_dir")
 
 # Constructor arguments whose values are themselves Keras objects, by suffix.
 NESTED_KINDS = (
@@ -63,9 +71,20 @@ def check(doc: Document, catalog: Catalog | None = None, warnings: list[Problem]
     if isinstance(section, dict) and isinstance(section.get("callbacks"), list):
         for i, callback in enumerate(section["callbacks"]):
             checker.keras_object("callbacks", callback, ("fit", "callbacks", i))
+            if isinstance(callback, dict):
+                checker.callback_paths(callback, ("fit", "callbacks", i))
+    for section in ("model", "compile", "fit"):
+        checker.serialized_objects(data.get(section), (section,))
     if warnings is not None:
         warnings.extend(checker.warnings)
     return checker.problems
+
+
+def outside_run_dir(path: str) -> bool:
+    """Whether a callback's file path would leave the run directory."""
+    from pathlib import PurePosixPath, PureWindowsPath
+
+    return any(p.is_absolute() or ".." in p.parts or p.drive for p in (PurePosixPath(path), PureWindowsPath(path)))
 
 
 class _Checker:
@@ -95,11 +114,32 @@ class _Checker:
         if not hint and extra:
             close = difflib.get_close_matches(name, list(extra), n=1, cutoff=0.6)
             hint = close[0] if close else None
-        if hint:
+        if name in EXCLUDED.get(kind, {}):
+            message = f"{singular} '{name}' cannot be used from a config ({EXCLUDED[kind][name]})"
+            if "Python" in EXCLUDED[kind][name] or "code" in EXCLUDED[kind][name]:
+                message += "; register a custom class in a module loaded with --plugin instead"
+        elif hint:
             message += f" (did you mean '{hint}'?)"
-        elif kind == "layers" and name in ("Lambda", "TFSMLayer", "JaxLayer", "FlaxLayer", "TorchModuleWrapper"):
-            message = f"layer '{name}' runs Python code and cannot be used from a config; register a custom layer in a --plugin module instead"
         self.report(key, message)
+
+    def serialized_objects(self, value: Any, key: Key) -> None:
+        """Refuses Keras' serialized form (`class_name`/`module`/...) at any depth."""
+        if isinstance(value, dict):
+            for name, item in value.items():
+                if name in SERIALIZATION_KEYS:
+                    self.report(key + (name,), f"'{name}' is not allowed in a config: write Keras objects as "
+                                "{type: ClassName, ...}; they are resolved by name from Keras and --plugin modules only")
+                else:
+                    self.serialized_objects(item, key + (name,))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                self.serialized_objects(item, key + (i,))
+
+    def callback_paths(self, callback: dict, key: Key) -> None:
+        for arg in CALLBACK_PATH_ARGS:
+            value = callback.get(arg)
+            if isinstance(value, str) and outside_run_dir(value):
+                self.report(key + (arg,), f"expected a path inside the run directory, got '{value}'")
 
     def keras_object(self, kind: str, value: Any, key: Key) -> None:
         """Checks `value` (a string or `{type: ..., **kwargs}`) names a Keras `kind`."""

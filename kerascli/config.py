@@ -150,8 +150,11 @@ def parse(text: str, display: str, path: Path) -> Document:
         raise ConfigError([Problem(display, 0, 0, "", f"YAML error: {exc}")]) from None
     finally:
         loader.dispose()
+    if data is None:
+        raise ConfigError([Problem(display, 1, 1, "", "the config is empty (null), expected a mapping of sections (model, compile, fit, data)")])
     if not isinstance(data, dict):
-        raise ConfigError([Problem(display, 1, 1, "", f"expected a mapping of sections at the top of the config, got {type(data).__name__}")])
+        kind = {list: "a list", str: "a string"}.get(type(data), f"a {type(data).__name__} value")
+        raise ConfigError([Problem(display, 1, 1, "", f"expected a mapping of sections at the top of the config, got {kind}")])
     return Document(path, display, data, locations)
 
 
@@ -184,7 +187,7 @@ def _index(node, key: Key, display: str, locations: dict, problems: list) -> Non
         problems.append(Problem(display, mark.line + 1, mark.column + 1, format_key(key), f"YAML tag '{node.tag}' is not allowed: a config holds plain data only"))
     elif node.tag.startswith("tag:yaml.org,2002:python/"):
         mark = node.start_mark
-        problems.append(Problem(display, mark.line + 1, mark.column + 1, format_key(key), f"YAML tag '!!{node.tag.rsplit(':', 1)[1]}' is not allowed: a config can never build Python objects"))
+        problems.append(Problem(display, mark.line + 1, mark.column + 1, format_key(key), f"YAML tag '!!{node.tag[len('tag:yaml.org,2002:'):]}' is not allowed: a config can never build Python objects"))
 
 
 def _scalar(node) -> Any:
@@ -255,7 +258,7 @@ def apply_override(doc: Document, text: str) -> None:
                 raise ConfigError([Problem(where.file, 0, 0, format_key(key[: depth + 1]), f"no such item: the list has {len(node)} entries")])
             node = node[part]
         else:
-            raise ConfigError([Problem(where.file, 0, 0, format_key(key[: depth + 1]), f"cannot set '{key[depth + 1]}' inside a {type(node).__name__} value")])
+            raise ConfigError([Problem(where.file, 0, 0, format_key(key[: depth + 1]), f"cannot set '{key[depth]}': {format_key(key[:depth])} holds {node!r}, not a mapping")])
     last = key[-1]
     if isinstance(node, dict):
         node[str(last) if isinstance(last, int) else last] = value
@@ -264,7 +267,7 @@ def apply_override(doc: Document, text: str) -> None:
     elif isinstance(node, list):
         raise ConfigError([Problem(where.file, 0, 0, format_key(key), f"no such item: the list has {len(node)} entries")])
     else:
-        raise ConfigError([Problem(where.file, 0, 0, format_key(key), f"cannot set '{last}' inside a {type(node).__name__} value")])
+        raise ConfigError([Problem(where.file, 0, 0, format_key(key), f"cannot set '{last}': {format_key(key[:-1])} holds {node!r}, not a mapping")])
     # Everything under the overridden key now comes from the option.
     for existing in [k for k in doc.locations if k[: len(key)] == key]:
         del doc.locations[existing]

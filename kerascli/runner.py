@@ -216,6 +216,7 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster) ->
             model.compile(**compile_args)
         except Exception as exc:  # noqa: BLE001 - Keras' compile raises several types
             raise ConfigError([doc.problem(("compile",), f"Keras rejected the compile arguments: {build.clean(exc)}")]) from None
+        class_weight = _class_weight(cfg.fit.class_weight, labels, doc)
     resolved = _resolved_config(doc, cfg, seed)
     base = Path(output_dir) if output_dir else Path(cfg.output.dir)
     # Processes other than 0 write into a scratch directory that is removed at the end: every
@@ -251,7 +252,7 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster) ->
             history = model.fit(
                 train_feed.x, train_feed.y,
                 epochs=fit.epochs, batch_size=train_feed.batch_size, shuffle=train_feed.shuffle,
-                class_weight=_class_weight(fit.class_weight, labels, cfg), callbacks=callbacks,
+                class_weight=class_weight, callbacks=callbacks,
                 initial_epoch=fit.initial_epoch, steps_per_epoch=fit.steps_per_epoch,
                 validation_data=val_feed.validation_data if val_feed else None,
                 validation_steps=fit.validation_steps, validation_batch_size=plan.local_batch(fit.validation_batch_size),
@@ -307,33 +308,24 @@ def _last_validation(history, fit, cfg) -> dict | None:
     return values or None
 
 
-def _class_weight(class_weight, labels, cfg):
+def _class_weight(class_weight, labels, doc):
     """`class_weight` with string labels mapped to their encoded integers."""
     if not class_weight:
         return None
     vocab = next(iter(labels.values()), None) if labels else None
-    out = {}
+    out, problems = {}, []
     for key, weight in class_weight.items():
         if isinstance(key, str) and not key.isdigit():
             if not vocab or key not in vocab:
-                raise ConfigError([spec_problem(cfg, key)])
+                known = f"; the labels are: {', '.join(vocab)}" if vocab else "; the targets are not string labels"
+                problems.append(doc.problem(("fit", "class_weight", key), f"'{key}' is not a class label of the training data{known}"))
+                continue
             out[vocab.index(key)] = weight
         else:
             out[int(key)] = weight
+    if problems:
+        raise ConfigError(problems)
     return out
-
-
-def spec_problem(cfg, key):
-    from kerascli.errors import Problem
-
-    return Problem("", 0, 0, f"fit.class_weight.{key}", f"'{key}' is not a class label of the training data")
-
-
-def _check_inputs(model, arrays, doc) -> None:
-    """Checks the data's sample shapes against the model inputs (given in the config)."""
-    from kerascli.data import check_inputs
-
-    check_inputs(model, arrays.x, doc, ("data", "train", "x"), ("model", "inputs") if doc.data.get("model", {}).get("inputs") else None)
 
 
 def _check_targets(model, cfg, doc, arrays) -> None:

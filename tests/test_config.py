@@ -68,7 +68,7 @@ def test_overrides_parse_yaml_scalars_and_create_keys(tmp_path):
 @pytest.mark.parametrize("override, expected", [
     ("fit.epochs", "expected KEY=VALUE"),
     ("model.layers[3].units=2", "no such item: the list has 1 entries"),
-    ("fit.epochs.x=2", "cannot set 'x' inside a int value"),
+    ("fit.epochs.x=2", "cannot set 'x': fit.epochs holds 3, not a mapping"),
 ], ids=["no-equals", "index-out-of-range", "into-scalar"])
 def test_bad_overrides(tmp_path, override, expected):
     assert expected in first_error(tmp_path, "fit: {epochs: 3}\nmodel:\n  layers:\n    - {type: Dense, units: 2}\n", [override])

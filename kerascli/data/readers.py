@@ -167,6 +167,8 @@ class Reader:
         try:
             values = np.load(path, mmap_mode="r", allow_pickle=False)
         except Exception as exc:  # noqa: BLE001 - corrupt headers raise several types
+            if "Python objects" in str(exc) or "allow_pickle" in str(exc):
+                self.fail(key, f"{path.name} holds Python objects (pickled data), which kerascli never loads; save a numeric array")
             self.fail(key, f"cannot read {path.name} as a .npy array: {exc}")
         if values.ndim == 0:
             self.fail(key, f"{path.name} holds a single value, expected an array with one row per sample")
@@ -187,6 +189,8 @@ class Reader:
             try:
                 arrays.append(npz[name])
             except Exception as exc:  # noqa: BLE001
+                if "allow_pickle" in str(exc):
+                    self.fail(key, f"array '{name}' of {self.path.name} holds Python objects (pickled data), which kerascli never loads")
                 self.fail(key, f"cannot read array '{name}' of {self.path.name}: {exc}")
         return arrays[0] if len(arrays) == 1 else np.stack(arrays, axis=-1)
 

@@ -72,10 +72,23 @@ def pydantic_problems(exc: ValidationError, doc: Document, prefix: Key = ()) -> 
     """Turns Pydantic errors into located problems, one per error."""
     problems = []
     seen = set()
-    for error in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    keys = []
+    for error in errors:
         key = prefix + _data_key(doc.data, prefix, error["loc"])
         if error["type"] == "union_tag_invalid":  # point at the `type:` that names no choice
             key += (error["ctx"]["discriminator"].strip("'"),)
+        keys.append(key)
+    # A misspelt key gives two errors: 'unknown key shap' and 'missing shape'.
+    # The first says it all (did you mean 'shape'?), so the second is dropped.
+    suggested = set()
+    for error, key in zip(errors, keys):
+        if error["type"] == "extra_forbidden" and key:
+            hint = difflib.get_close_matches(str(key[-1]), _allowed_fields(key[:-1]), n=1, cutoff=0.6)
+            suggested.update((key[:-1], h) for h in hint)
+    for error, key in zip(errors, keys):
+        if error["type"] == "missing" and key and (key[:-1], key[-1]) in suggested:
+            continue
         message = _message(error, doc, key)
         if (key, message) in seen:
             continue
@@ -150,13 +163,20 @@ def _message(error: dict, doc: Document, key: Key) -> str:
 
 def _allowed_fields(key: Key) -> list[str]:
     """The field names of the spec model at `key` (for did-you-mean)."""
-    model = Config
+    from typing import get_args, get_origin
+
+    model, keyed = Config, False
     for part in key:
         if isinstance(part, int):
+            continue
+        if keyed:  # a user's key in a mapping of sections, e.g. model.inputs.<name>
+            keyed = False
             continue
         field = model.model_fields.get(part)
         if field is None:
             return []
+        args = (field.annotation, *get_args(field.annotation))
+        keyed = any(get_origin(a) is dict for a in args)
         model = _model_of(field.annotation)
         if model is None:
             return []
@@ -184,7 +204,7 @@ def _show(value) -> str:
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
-        return "a list"
+        return "a list" if value else "an empty list"
     if value is None:
         return "null"
     return repr(value)
