@@ -282,6 +282,22 @@ class Catalog:
             self._lower_cache[kind] = table
         return self._lower_cache[kind]
 
+    def add(self, kind: str, name: str, entry: dict, aliases: tuple[str, ...] = ()) -> None:
+        """Adds a custom class (from a `--plugin` module) to this catalogue.
+
+        Args:
+            kind: One of `KINDS`.
+            name: The registered name, e.g. `"mypkg>Residual"`.
+            entry: The entry dict, as `_class_entry` builds it.
+            aliases: Other names for it (the bare class name).
+        """
+        data = self._kind(kind)
+        data["entries"][name] = entry
+        for alias in aliases:
+            data["aliases"][alias] = name
+        self._names_cache.pop(kind, None)
+        self._lower_cache.pop(kind, None)
+
     def to_dict(self) -> dict:
         """Returns the underlying JSON-able dict (a deep copy)."""
         return json.loads(json.dumps(self._data))

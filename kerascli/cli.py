@@ -35,6 +35,14 @@ SetOption = typer.Option(None, "--set", "-s", metavar="KEY=VALUE", help="Overrid
 BackendOption = typer.Option(None, "--backend", help="Keras backend: jax, tensorflow or torch (overrides the config and KERAS_BACKEND).")
 JsonOption = typer.Option(False, "--json", help="Print the result as JSON on stdout.")
 QuietOption = typer.Option(False, "--quiet", "-q", help="No progress display.")
+PluginOption = typer.Option(None, "--plugin", metavar="MODULE", help="Import a Python module that registers custom Keras objects (repeatable); a config alone never imports code.")
+
+
+def _load_plugins(modules: Optional[List[str]], backend_cli: Optional[str]) -> None:
+    if modules:
+        from kerascli import plugins
+
+        plugins.load(modules, backend_cli)
 
 
 def stdout() -> Console:
@@ -87,16 +95,18 @@ def root(
 def validate(
     configs: List[Path] = typer.Argument(..., help="Config files to check."),
     set_: Optional[List[str]] = SetOption,
+    plugin: Optional[List[str]] = PluginOption,
     as_json: bool = JsonOption,
     output_format: str = typer.Option("text", "--format", autocompletion=lambda incomplete: _complete("annotations", "FORMATS", incomplete), help="Problem format: text (file:line:col: ...) or github (GitHub Actions annotations)."),
 ):
-    """Check configs without training (fast: Keras is not imported). Exit 2 on any problem."""
+    """Check configs without training (fast: Keras is not imported unless --plugin is given). Exit 2 on any problem."""
     from kerascli.annotations import FORMATS, github
     from kerascli.errors import ConfigError, Problem, UsageError
     from kerascli.runner import validate as check
 
     if output_format not in FORMATS:
         raise UsageError(f"--format: expected one of {', '.join(FORMATS)}, got '{output_format}'")
+    _load_plugins(plugin, None)
 
     problems: list[Problem] = []
     for path in configs:
@@ -121,10 +131,12 @@ def validate(
 @app.command()
 @handled
 def train(
-    config: Path = typer.Argument(..., help="The YAML config."),
+    config: Optional[Path] = typer.Argument(None, help="The YAML config (not with --resume)."),
     set_: Optional[List[str]] = SetOption,
     backend: Optional[str] = BackendOption,
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="Base directory for runs (default: output.dir, ./runs)."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue an interrupted run directory from its last completed epoch."),
+    plugin: Optional[List[str]] = PluginOption,
     quiet: bool = QuietOption,
     as_json: bool = JsonOption,
     plot: bool = typer.Option(False, "--plot", help="Also write the learning curves (learning_curves.png) into the run."),
@@ -136,12 +148,16 @@ def train(
                                              help="Multi-process training: this process, 0..N-1 (0 writes the run).", rich_help_panel="Multi-process"),
     profile: bool = typer.Option(False, "--profile", help="Print where the time went (phases, compile, throughput) on stderr."),
 ):
-    """Build, compile and fit the model; write a new run directory."""
+    """Build, compile and fit the model; write a new run directory. Ctrl-C stops after the current batch."""
     from kerascli.distribution import cluster_from
+    from kerascli.errors import UsageError
     from kerascli.runner import train as run_train
 
+    if (config is None) == (resume is None):
+        raise UsageError("give either a CONFIG to train or --resume RUN_DIR to continue a run")
+    _load_plugins(plugin, backend)
     cluster = cluster_from(coordinator, num_processes, process_id)
-    result = run_train(config, set_ or [], backend, output_dir, Console(stderr=True), quiet or as_json, cluster)
+    result = run_train(config, set_ or [], backend, output_dir, Console(stderr=True), quiet or as_json, cluster, resume=resume)
     run_dir = str(result.run_dir) if result.run_dir else None  # None on processes other than 0
     plot_path = None
     if plot and run_dir:
@@ -173,10 +189,13 @@ def evaluate(
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Batch size (default: evaluate.batch_size)."),
     set_: Optional[List[str]] = SetOption,
     backend: Optional[str] = BackendOption,
+    plugin: Optional[List[str]] = PluginOption,
     as_json: bool = JsonOption,
 ):
     """Loss and metrics of a run on its test data (default: its validation data)."""
     from kerascli.runner import evaluate as run_evaluate
+
+    _load_plugins(plugin, backend)
 
     run_dir, metrics = run_evaluate(run, set_ or [], backend, batch_size)
     if as_json:
@@ -196,10 +215,13 @@ def predict(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Predictions file, .csv, .parquet or .npy, written chunk by chunk (default: RUN/predictions.csv)."),
     set_: Optional[List[str]] = SetOption,
     backend: Optional[str] = BackendOption,
+    plugin: Optional[List[str]] = PluginOption,
     as_json: bool = JsonOption,
 ):
     """Predictions of a run, streamed to a CSV or Parquet (labels decoded) or .npy file."""
     from kerascli.runner import predict as run_predict
+
+    _load_plugins(plugin, backend)
 
     path, rows = run_predict(run, set_ or [], backend, batch_size, input_path, output)
     if as_json:

@@ -147,31 +147,37 @@ def load_training_data(doc, cfg: spec.Config, seed: int, labels):
     return train, validation
 
 
-def train(path, overrides=(), backend_cli=None, output_dir=None, console=None, quiet=False, cluster=None) -> TrainResult:
+def train(path, overrides=(), backend_cli=None, output_dir=None, console=None, quiet=False, cluster=None,
+          resume=None) -> TrainResult:
     """Validates, builds, compiles and fits the model of config `path` (see `_train`).
 
     The Keras distribution a config sets lasts for this call only.
     """
     try:
-        return _train(path, overrides, backend_cli, output_dir, console, quiet, cluster)
+        return _train(path, overrides, backend_cli, output_dir, console, quiet, cluster, resume)
     finally:
         distribution.release()
 
 
-def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster) -> TrainResult:
+def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster, resume) -> TrainResult:
     """Validates, builds, compiles and fits the model of config `path`.
 
     Everything that can be checked is checked before the run directory is
-    created: an invalid config or data leaves nothing behind.
+    created: an invalid config or data leaves nothing behind. Ctrl-C stops
+    after the current batch with a checkpoint of the last completed epoch
+    (see `kerascli.interrupt`).
 
     Args:
         cluster: a `distribution.Cluster` when this is one process of a
             multi-process run; only process 0 writes the run directory (the
             others return a `TrainResult` whose `run_dir` is None).
+        resume: a run directory to continue (its `config.yaml` replaces `path`).
 
     Returns:
         The `TrainResult`.
     """
+    if resume is not None:
+        path = _resume_config(resume)
     timer = Timer()
     with timer.phase("validate"):
         doc, cfg = validate(path, overrides)
@@ -221,7 +227,10 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster) ->
     base = Path(output_dir) if output_dir else Path(cfg.output.dir)
     # Processes other than 0 write into a scratch directory that is removed at the end: every
     # process must still run the same steps (saving a distributed model runs collectives).
-    run_dir = new_run_dir(base, resolved["name"]) if plan.writer else Path(tempfile.mkdtemp(prefix="kerascli-process-"))
+    if not plan.writer:
+        run_dir = Path(tempfile.mkdtemp(prefix="kerascli-process-"))
+    else:
+        run_dir = Path(resume) if resume is not None else new_run_dir(base, resolved["name"])
     config_text = yaml.safe_dump(resolved, sort_keys=False)
     write_text(run_dir / "config.yaml", config_text)
     if labels:
@@ -236,8 +245,16 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster) ->
     }
     if plan.active:
         run_info["distribution"] = plan.describe()
+    from kerascli import interrupt
+
+    guard = interrupt.SignalGuard()
+    checkpointer = interrupt.Checkpointer(run_dir, guard)
+    checkpointer.set_model(model)
+    epochs_done = checkpointer.restore(resume) if resume is not None else 0
+    if resume is not None:
+        run_info["resumed_from_epoch"] = epochs_done
     write_json(run_dir / "run.json", run_info)
-    callbacks = build.make_callbacks(cfg, doc, run_dir)
+    callbacks = build.make_callbacks(cfg, doc, run_dir) + [checkpointer]
     epoch_timer = EpochTimer()
     callbacks.append(epoch_timer)
     if not quiet:
@@ -248,16 +265,19 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster) ->
                                           validation_batch_size=plan.local_batch(fit.validation_batch_size),
                                           shuffle=fit.shuffle, seed=seed, budget=cfg.data.memory_budget)
     try:
-        with timer.phase("fit"):
+        with timer.phase("fit"), guard:
             history = model.fit(
                 train_feed.x, train_feed.y,
                 epochs=fit.epochs, batch_size=train_feed.batch_size, shuffle=train_feed.shuffle,
                 class_weight=class_weight, callbacks=callbacks,
-                initial_epoch=fit.initial_epoch, steps_per_epoch=fit.steps_per_epoch,
+                initial_epoch=max(fit.initial_epoch, epochs_done), steps_per_epoch=fit.steps_per_epoch,
                 validation_data=val_feed.validation_data if val_feed else None,
                 validation_steps=fit.validation_steps, validation_batch_size=plan.local_batch(fit.validation_batch_size),
                 validation_freq=fit.validation_freq, verbose=0,
             )
+        interrupt.check_outcome(guard, checkpointer, run_dir)
+        # The whole run's epochs, those before a --resume included.
+        history.history, history.epoch = checkpointer.history, list(range(checkpointer.epochs_done))
         with timer.phase("evaluate"):
             if validation is None:
                 metrics = {k: v[-1] for k, v in history.history.items() if v}
@@ -274,9 +294,10 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster) ->
             write_json(run_dir / "history.json", history.history)
             write_json(run_dir / "metrics.json", {"validation" if validation is not None else "train": metrics})
     except BaseException as exc:
-        run_info.update(status="interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
+        interrupted = isinstance(exc, (KeyboardInterrupt, interrupt.Interrupted))
+        run_info.update(status="interrupted" if interrupted else "failed", epochs=checkpointer.epochs_done,
                         error=build.clean(exc), timings={**timer.timings, "total": timer.total()})
-        write_json(run_dir / "run.json", run_info)
+        interrupt.write_quietly(run_dir / "run.json", run_info)
         if isinstance(exc, (KeyboardInterrupt, KerasCliError)):
             raise
         raise KerasCliError(f"training failed: {build.clean(exc)} (run directory: {run_dir})") from exc
@@ -285,11 +306,12 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster) ->
             shutil.rmtree(run_dir, ignore_errors=True)
     profile = {"epoch_seconds": epoch_timer.seconds, "settings": settings,
                **fit_summary(epoch_timer.seconds, len(train_data), fit.steps_per_epoch, plan.local_batch(fit.batch_size))}
-    run_info.update(status="completed", epochs=len(history.epoch), timings={**timer.timings, "total": timer.total()},
+    run_info.update(status="completed", epochs=checkpointer.epochs_done, timings={**timer.timings, "total": timer.total()},
                     profile=profile)
     if not plan.writer:
         return TrainResult(None, history.history, metrics, run_info["timings"], profile)
     write_json(run_dir / "run.json", run_info)
+    checkpointer.discard()
     return TrainResult(run_dir, history.history, metrics, run_info["timings"], profile)
 
 
@@ -306,6 +328,17 @@ def _last_validation(history, fit, cfg) -> dict | None:
         return None
     values = {k[len("val_"):]: v[-1] for k, v in history.history.items() if k.startswith("val_") and v}
     return values or None
+
+
+def _resume_config(run_dir) -> Path:
+    """The config of a run to resume (`RUN_DIR/config.yaml`)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file() or not (run_dir / "run.json").is_file():
+        raise UsageError(f"cannot resume {run_dir}: not a run directory (it has no config.yaml and run.json)")
+    status = json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("status")
+    if status == "completed":
+        raise UsageError(f"cannot resume {run_dir}: the run has completed; train a new run instead")
+    return run_dir / "config.yaml"
 
 
 def _class_weight(class_weight, labels, doc):

@@ -1,0 +1,297 @@
+"""Stopping `fit` cleanly on Ctrl-C / SIGTERM, checkpointing every epoch, resuming.
+
+Training runs for hours and gets killed. Three things keep finished work:
+
+- `SignalGuard` turns the first SIGINT/SIGTERM into a request to stop after
+  the current batch; a second one exits at once (the last checkpoint stays).
+- `Checkpointer`, a Keras callback, writes a checkpoint after every completed
+  epoch: every model variable (weights, and the seed-generator states of
+  layers such as Dropout, which `save_weights` leaves out), every optimizer
+  variable, the states of NumPy's and Python's global random generators
+  (Keras shuffles the training arrays with NumPy's), and the history so far. `history.json`
+  is rewritten with it, so a run killed with SIGKILL still has its epochs.
+- `Checkpointer.restore` loads that state into a freshly built model, so
+  `kerascli train --resume RUN_DIR` continues exactly where the run stopped:
+  on JAX with a seed, the weights and history end identical to an
+  uninterrupted run.
+
+Every file is written atomically; the variables file is written under a new
+name before `checkpoint.json` points at it, so a kill at any moment leaves a
+consistent checkpoint (the new one or the previous one).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from kerascli.artifacts import write_json
+from kerascli.errors import KerasCliError, UsageError
+
+CHECKPOINT_DIR = "checkpoint"
+STATE_FILE = "checkpoint.json"
+SIGNAL_NAMES = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
+
+
+class Interrupted(KerasCliError):
+    """Training stopped on a signal; exit 130 (SIGINT) or 143 (SIGTERM)."""
+
+    def __init__(self, message: str, signum: int = signal.SIGINT):
+        super().__init__(message)
+        self.exit_code = 128 + int(signum)
+
+
+class SignalGuard:
+    """While active, SIGINT/SIGTERM ask training to stop instead of killing it.
+
+    The first signal sets `signum` (checked by `Checkpointer` after each
+    batch); a second one prints a line and exits the process at once with
+    `128 + signum`. Outside the main thread (where Python cannot install
+    handlers) the guard does nothing.
+    """
+
+    def __init__(self):
+        self.signum: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> "SignalGuard":
+        if threading.current_thread() is threading.main_thread():
+            for signum in SIGNAL_NAMES:
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+    def _handle(self, signum, frame) -> None:
+        if self.signum is not None:
+            sys.stderr.write(f"{SIGNAL_NAMES.get(signum, signum)} again: exiting now; "
+                             "the checkpoint of the last completed epoch is kept\n")
+            sys.stderr.flush()
+            os._exit(128 + signum)
+        self.signum = signum
+        sys.stderr.write(f"{SIGNAL_NAMES.get(signum, signum)} received: stopping after the current batch "
+                         "(press Ctrl-C again to exit at once)\n")
+        sys.stderr.flush()
+
+    @property
+    def stopped(self) -> bool:
+        """Whether a signal asked training to stop."""
+        return self.signum is not None
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Checkpoints every completed epoch and stops `fit` when the guard asks.
+
+    Args:
+        run_dir: the run directory; the checkpoint goes to `run_dir/checkpoint/`
+            and the history so far to `run_dir/history.json`.
+        guard: the `SignalGuard` whose signal stops training.
+        history: the history of epochs completed before this `fit` (resume).
+
+    Attributes:
+        history: every completed epoch's logs, `{metric: [value per epoch]}`.
+        diverged: `(epoch, logs)` of the first epoch whose loss is NaN or
+            infinite, or None.
+    """
+
+    async_safe = True  # the batch hook only reads a flag and sets stop_training
+
+    def __init__(self, run_dir: str | os.PathLike, guard: SignalGuard, history: dict | None = None):
+        super().__init__()
+        self.run_dir = Path(run_dir)
+        self.guard = guard
+        self.history: dict[str, list] = {k: list(v) for k, v in (history or {}).items()}
+        self.diverged: tuple[int, dict] | None = None
+        self._last_step = -1
+        self._stopped_in_epoch = False
+        self._random_states: tuple | None = None
+        self._lock = threading.Lock()
+
+    def on_train_begin(self, logs=None):
+        if self._random_states is not None:
+            numpy_state, python_state = self._random_states
+            np.random.set_state(_from_json_numpy(numpy_state))
+            random.setstate(_from_json_python(python_state))
+            self._random_states = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._last_step = -1
+        self._stopped_in_epoch = False
+
+    def on_train_batch_end(self, batch, logs=None):
+        # Keras may run async-safe batch hooks on several threads, out of order.
+        with self._lock:
+            self._last_step = max(self._last_step, batch)
+        if self.guard.stopped:
+            self.model.stop_training = True
+            self._stopped_in_epoch = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        loss = logs.get("loss")
+        if loss is not None and not math.isfinite(float(loss)) and self.diverged is None:
+            self.diverged = (epoch, logs)
+        steps = self.params.get("steps")
+        complete = (self._last_step + 1 >= steps) if steps else not self._stopped_in_epoch
+        if complete:
+            for name, value in logs.items():
+                self.history.setdefault(name, []).append(float(value))
+            if self.diverged is None:
+                self.save(epoch + 1)
+            else:  # keep the last good checkpoint; show the diverged epoch
+                write_json(self.run_dir / "history.json", self.history)
+        if self.guard.stopped:
+            self.model.stop_training = True
+
+    @property
+    def epochs_done(self) -> int:
+        """The number of completed epochs in `history`."""
+        return max((len(v) for v in self.history.values()), default=0)
+
+    def save(self, epochs_done: int) -> None:
+        """Writes the checkpoint after `epochs_done` epochs, then `history.json`."""
+        folder = self.run_dir / CHECKPOINT_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"epoch-{epochs_done:05d}.npz"
+        tmp = folder / f".{name}.tmp"
+        arrays = {f"model_{i}": np.asarray(v.value) for i, v in enumerate(self.model.variables)}
+        if self.model.optimizer is not None:
+            arrays.update({f"optimizer_{i}": np.asarray(v.value) for i, v in enumerate(self.model.optimizer.variables)})
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, folder / name)
+        write_json(folder / STATE_FILE, {
+            "epochs_done": epochs_done,
+            "weights": name,
+            "history": self.history,
+            "numpy_random_state": _numpy_state(),
+            "python_random_state": _python_state(),
+        })
+        for old in folder.glob("epoch-*.npz"):
+            if old.name != name:
+                old.unlink(missing_ok=True)
+        write_json(self.run_dir / "history.json", self.history)
+
+    def restore(self, source: str | os.PathLike | None = None) -> int:
+        """Loads a run's checkpoint (if any) into `self.model`; returns the epochs done.
+
+        The optimizer is built first so that its saved variables load into it.
+
+        Args:
+            source: the run directory to read (default: this one; the other
+                processes of a multi-process run write to a scratch directory).
+        """
+        source = Path(source) if source is not None else self.run_dir
+        state = read_state(source)
+        if state is None:
+            return 0
+        model = self.model
+        if model.optimizer is not None and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        variables = [("model", v) for v in model.variables]
+        if model.optimizer is not None:
+            variables += [("optimizer", v) for v in model.optimizer.variables]
+        with np.load(source / CHECKPOINT_DIR / state["weights"], allow_pickle=False) as saved:
+            counts = {"model": len(model.variables), "optimizer": len(variables) - len(model.variables)}
+            if sum(1 for k in saved.files if k.startswith("model_")) != counts["model"] or \
+                    sum(1 for k in saved.files if k.startswith("optimizer_")) != counts["optimizer"]:
+                raise UsageError(f"cannot resume {source}: its checkpoint does not fit the model of its config "
+                                 f"(different variables); was the config changed?")
+            index = {"model": 0, "optimizer": 0}
+            for owner, variable in variables:
+                value = saved[f"{owner}_{index[owner]}"]
+                index[owner] += 1
+                if tuple(value.shape) != tuple(variable.shape):
+                    raise UsageError(f"cannot resume {source}: variable {variable.path} has shape "
+                                     f"{list(variable.shape)}, the checkpoint {list(value.shape)}; was the config changed?")
+                variable.assign(value)
+        # Applied in on_train_begin: fit() draws from NumPy's generator before
+        # that (it peeks a shuffled batch to build the model symbolically).
+        self._random_states = (state["numpy_random_state"], state["python_random_state"])
+        self.history = {k: list(v) for k, v in state["history"].items()}
+        return int(state["epochs_done"])
+
+    def discard(self) -> None:
+        """Removes the checkpoint (the run finished; `model.keras` holds the result)."""
+        folder = self.run_dir / CHECKPOINT_DIR
+        if folder.is_dir():
+            for item in folder.iterdir():
+                item.unlink(missing_ok=True)
+            folder.rmdir()
+
+
+def read_state(run_dir: str | os.PathLike) -> dict | None:
+    """The `checkpoint.json` of a run, or None when it has no checkpoint."""
+    path = Path(run_dir) / CHECKPOINT_DIR / STATE_FILE
+    if not path.is_file():
+        return None
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot resume {run_dir}: unreadable checkpoint {path}: {exc}") from None
+    if not (Path(run_dir) / CHECKPOINT_DIR / str(state.get("weights"))).is_file():
+        raise UsageError(f"cannot resume {run_dir}: checkpoint weights {state.get('weights')} are missing")
+    return state
+
+
+def _numpy_state() -> list:
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    return [kind, keys.tolist(), int(pos), int(has_gauss), float(cached)]
+
+
+def _from_json_numpy(state: list) -> tuple:
+    kind, keys, pos, has_gauss, cached = state
+    return kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached
+
+
+def _python_state() -> list:
+    version, internal, gauss = random.getstate()
+    return [version, list(internal), gauss]
+
+
+def _from_json_python(state: list) -> tuple:
+    version, internal, gauss = state
+    return version, tuple(internal), gauss
+
+
+def check_outcome(guard: SignalGuard, checkpointer: Checkpointer, run_dir: Path) -> None:
+    """Raises when `fit` returned because of a signal or a diverged loss.
+
+    Raises:
+        Interrupted: a signal stopped training (exit 130 for SIGINT).
+        KerasCliError: the loss became NaN or infinite (e.g. `TerminateOnNaN`).
+    """
+    done = checkpointer.epochs_done
+    if guard.stopped:
+        write_json(run_dir / "history.json", checkpointer.history)
+        raise Interrupted(
+            f"interrupted by {SIGNAL_NAMES.get(guard.signum, guard.signum)} after {done} completed epoch(s); "
+            f"history.json and a checkpoint are saved; continue with: kerascli train --resume {run_dir}",
+            guard.signum)
+    if checkpointer.diverged is not None:
+        epoch, logs = checkpointer.diverged
+        raise KerasCliError(
+            f"training diverged: the loss is {logs.get('loss')} in epoch {epoch + 1}; "
+            f"lower the learning rate or check the data (run directory: {run_dir})")
+
+
+def write_quietly(path: Path, data: dict) -> None:
+    """Writes `run.json` on the way out of a failure; a full disk must not hide the first error."""
+    try:
+        write_json(path, data)
+    except OSError as exc:
+        sys.stderr.write(f"cannot update {path}: {exc}\n")
