@@ -13,6 +13,7 @@ from typing import Any
 
 import keras
 
+from kerascli import checks
 from kerascli.config import Document, Key
 from kerascli.errors import ConfigError
 from kerascli.spec import Config, KerasObject, ModelSpec
@@ -100,6 +101,7 @@ def make_layer(type_name: str, kwargs: dict, name: str | None, doc: Document, ke
     cls = layer_class(type_name)
     if cls is None:
         raise ConfigError([doc.problem(key + ("type",), f"unknown layer '{type_name}'")])
+    _refuse_serialized(kwargs, doc, key)
     resolved = {}
     for arg, value in kwargs.items():
         resolved[arg] = _nested(arg, value, doc, key + (arg,))
@@ -109,6 +111,13 @@ def make_layer(type_name: str, kwargs: dict, name: str | None, doc: Document, ke
         return cls(**resolved)
     except Exception as exc:  # noqa: BLE001 - constructors raise ValueError/TypeError
         raise ConfigError([doc.problem(key, f"{type_name}({_show_kwargs(kwargs)}) was rejected by Keras: {clean(exc)}")]) from None
+
+
+def _refuse_serialized(kwargs: dict, doc: Document, key: Key) -> None:
+    """Keras deserializes dicts with `class_name`/`module`; none may reach a constructor."""
+    found = checks.serialized_keys(kwargs, key)
+    if found:
+        raise ConfigError([doc.problem(path, checks.serialized_message(path[-1])) for path in found])
 
 
 def _show_kwargs(kwargs: dict) -> str:
@@ -149,6 +158,7 @@ def resolve_object(module: str, obj: KerasObject, doc: Document, key: Key) -> An
     if not isinstance(cls, type):
         raise ConfigError([doc.problem(key, f"unknown {module[:-1]} '{obj.type}'")])
     kwargs = dict(obj.kwargs)
+    _refuse_serialized(kwargs, doc, key)
     if module == "optimizers" and isinstance(kwargs.get("learning_rate"), dict):
         schedule = KerasObject.model_validate(kwargs["learning_rate"])
         kwargs["learning_rate"] = resolve_object("optimizers.schedules", schedule, doc, key + ("learning_rate",))
@@ -271,7 +281,7 @@ def make_callbacks(config: Config, doc: Document, run_dir) -> list:
         for path_arg in ("filepath", "filename", "log_dir", "backup_dir"):
             if path_arg in kwargs:
                 target = Path(str(kwargs[path_arg]))
-                if target.is_absolute() or ".." in target.parts:
+                if checks.outside_run_dir(str(kwargs[path_arg])):
                     raise ConfigError([doc.problem(key + (path_arg,), f"expected a path inside the run directory, got '{kwargs[path_arg]}'")])
                 kwargs[path_arg] = str(Path(run_dir) / target)
         try:

@@ -80,6 +80,26 @@ def check(doc: Document, catalog: Catalog | None = None, warnings: list[Problem]
     return checker.problems
 
 
+def serialized_keys(value: Any, key: Key = ()) -> list[Key]:
+    """The paths of Keras serialization keys (`SERIALIZATION_KEYS`) anywhere in `value`."""
+    found: list[Key] = []
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if name in SERIALIZATION_KEYS:
+                found.append(key + (name,))
+            else:
+                found.extend(serialized_keys(item, key + (name,)))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found.extend(serialized_keys(item, key + (i,)))
+    return found
+
+
+def serialized_message(name: str) -> str:
+    return (f"'{name}' is not allowed in a config: write Keras objects as {{type: ClassName, ...}}; "
+            "they are resolved by name from Keras and --plugin modules only")
+
+
 def outside_run_dir(path: str) -> bool:
     """Whether a callback's file path would leave the run directory."""
     from pathlib import PurePosixPath, PureWindowsPath
@@ -124,16 +144,8 @@ class _Checker:
 
     def serialized_objects(self, value: Any, key: Key) -> None:
         """Refuses Keras' serialized form (`class_name`/`module`/...) at any depth."""
-        if isinstance(value, dict):
-            for name, item in value.items():
-                if name in SERIALIZATION_KEYS:
-                    self.report(key + (name,), f"'{name}' is not allowed in a config: write Keras objects as "
-                                "{type: ClassName, ...}; they are resolved by name from Keras and --plugin modules only")
-                else:
-                    self.serialized_objects(item, key + (name,))
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                self.serialized_objects(item, key + (i,))
+        for path in serialized_keys(value, key):
+            self.report(path, serialized_message(path[-1]))
 
     def callback_paths(self, callback: dict, key: Key) -> None:
         for arg in CALLBACK_PATH_ARGS:

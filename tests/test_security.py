@@ -130,3 +130,13 @@ def test_a_plugin_that_fails_to_import_is_a_usage_error(cli, workdir):
     result = cli("validate", path, "--plugin", "no_such_module_here")
     assert result.exit_code == 2
     assert result.stderr.startswith("--plugin no_such_module_here: cannot import it: ModuleNotFoundError")
+
+
+def test_the_builder_refuses_serialized_objects_even_without_validation(workdir):
+    from kerascli import build, config
+    from kerascli.errors import ConfigError
+
+    doc = config.parse("model: {}\n", "c.yaml", workdir / "c.yaml")
+    with pytest.raises(ConfigError, match=r"model.layers\[0\].kernel_initializer.module: 'module' is not allowed"):
+        build.make_layer("Dense", {"units": 2, "kernel_initializer": {"module": "os", "class_name": "system"}},
+                         None, doc, ("model", "layers", 0))
