@@ -166,9 +166,10 @@ class Checkpointer(keras.callbacks.Callback):
         folder.mkdir(parents=True, exist_ok=True)
         name = f"epoch-{epochs_done:05d}.npz"
         tmp = folder / f".{name}.tmp"
-        arrays = {f"model_{i}": np.asarray(v.value) for i, v in enumerate(self.model.variables)}
+        to_numpy = keras.ops.convert_to_numpy  # detaches torch tensors, fetches JAX arrays
+        arrays = {f"model_{i}": to_numpy(v.value) for i, v in enumerate(self.model.variables)}
         if self.model.optimizer is not None:
-            arrays.update({f"optimizer_{i}": np.asarray(v.value) for i, v in enumerate(self.model.optimizer.variables)})
+            arrays.update({f"optimizer_{i}": to_numpy(v.value) for i, v in enumerate(self.model.optimizer.variables)})
         with open(tmp, "wb") as handle:
             np.savez(handle, **arrays)
             handle.flush()
