@@ -361,6 +361,13 @@ def _class_weight(class_weight, labels, doc):
     return out
 
 
+def _check_inputs(model, arrays, doc) -> None:
+    """Checks the data's sample shapes against the model inputs (given in the config)."""
+    from kerascli.data import check_inputs
+
+    check_inputs(model, arrays.x, doc, ("data", "train", "x"), ("model", "inputs") if doc.data.get("model", {}).get("inputs") else None)
+
+
 def _check_targets(model, cfg, doc, arrays) -> None:
     """Targets that cannot match their output are an error, not a silent broadcast."""
     from kerascli.targets import check_targets
