@@ -1,20 +1,16 @@
-"""Writing predictions: CSV with decoded labels and per-class probabilities, or .npy.
+"""The columns of a predictions table: decoded labels and per-class probabilities.
 
 For a classifier output (a cross-entropy loss, or string labels in training)
 the CSV holds the predicted label (decoded to the training strings when there
 was a vocabulary) and one probability column per class. Other outputs get one
 column per unit. Several outputs are told apart by an `<output>.` prefix.
+The streamed writer (`kerascli.data.predicting`) writes these columns chunk
+by chunk to CSV or Parquet.
 """
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import numpy as np
-
-from kerascli.artifacts import atomic_path
-from kerascli.errors import UsageError
 
 CATEGORICAL = "categorical"
 BINARY = "binary"
@@ -55,39 +51,3 @@ def columns(name: str, values: np.ndarray, vocab: list[str] | None, kind: str | 
     if width == 1:
         return [prefix.rstrip(".") or name], [flat[:, 0]]
     return [f"{prefix}{i}" for i in range(width)], [flat[:, i] for i in range(width)]
-
-
-def write(target: Path, by_output: dict[str, np.ndarray], labels: dict, kinds: dict) -> None:
-    """Writes predictions atomically to `target` (.csv or .npy)."""
-    target = Path(target)
-    suffix = target.suffix.lower()
-    if suffix == ".npy":
-        for name, values in by_output.items():
-            path = target if len(by_output) == 1 else target.with_name(f"{target.stem}.{name}.npy")
-            with atomic_path(path) as tmp:
-                np.save(tmp, np.asarray(values), allow_pickle=False)
-        return
-    if suffix != ".csv":
-        raise UsageError(f"--output: unsupported file type '{target.suffix}', expected .csv or .npy")
-    headers, cols = [], []
-    multi = len(by_output) > 1
-    for name, values in by_output.items():
-        h, c = columns(name, values, labels.get(name), kinds.get(name), f"{name}." if multi else "")
-        headers += h
-        cols += c
-    with atomic_path(target) as tmp:
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(headers)
-            rows = len(cols[0]) if cols else 0
-            for start in range(0, rows, 65536):
-                block = [c[start:start + 65536] for c in cols]
-                writer.writerows(zip(*[_fmt(b) for b in block]))
-
-
-def _fmt(values: np.ndarray) -> list:
-    if values.dtype == object:
-        return values.tolist()
-    if np.issubdtype(values.dtype, np.floating):
-        return [f"{v:.6g}" for v in values.tolist()]
-    return values.tolist()
