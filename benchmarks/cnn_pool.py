@@ -34,13 +34,13 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def worker(args):
-    import numpy as np
     import keras
+    import numpy as np
 
     enabled = None
     if args.fast_pool is not None:
         sys.path.insert(0, REPO_ROOT)
-        from kerascli import jax_pool
+        from kerascli.engine import jax_pool
 
         if args.fast_pool == "on":
             enabled = jax_pool.enable()
@@ -96,7 +96,7 @@ def worker(args):
         "samples_per_s_best": args.samples / best,
     }
     if args.fast_pool is not None:
-        from kerascli import jax_pool
+        from kerascli.engine import jax_pool
 
         result["pool_calls"] = jax_pool.call_counts()
     print("RESULT " + json.dumps(result), flush=True)

@@ -18,8 +18,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv
 
-from kerascli import config, data
-from kerascli.spec import Source
+from kerascli import data
+from kerascli.config import document as config
+from kerascli.config.spec import Source
 
 
 def main() -> None:

@@ -23,9 +23,8 @@ sys.path.insert(0, str(REPO / "tests"))
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("KERAS_HOME", tempfile.mkdtemp(prefix="kerascli-fuzz-keras-"))
 
-from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
-
 from fuzzing import check_cli, mutated_config  # noqa: E402
+from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 
 
 def run(command: str, examples: int, seed_value: int, workdir: Path) -> tuple[int, dict[str, str]]:

@@ -61,7 +61,9 @@ def compare(run: str, x_path: str, batch_size: int, repeat: int) -> None:
     os.environ.setdefault("KERAS_BACKEND", "jax")
     import keras
 
-    from kerascli import config, predictions, spec
+    from kerascli.config import document as config
+    from kerascli.config import spec
+    from kerascli.data import predictions
     from kerascli.data.predicting import predict_to_file
 
     model = keras.saving.load_model(Path(run) / "model.keras")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("KERAS_HOME", tempfile.mkdtemp(prefix="kerascli-keras-home-"))
-# kerascli's XLA compilation cache (kerascli.speed): one per test session.
+# kerascli's XLA compilation cache (kerascli.engine.speed): one per test session.
 os.environ.setdefault("KERASCLI_CACHE_DIR", tempfile.mkdtemp(prefix="kerascli-xla-cache-"))
 
 import pytest  # noqa: E402

@@ -4,9 +4,9 @@ import re
 import shutil
 
 import yaml
-
 from conftest import CONFIGS, REPO, write_config
-from kerascli.annotations import github
+
+from kerascli.cli.annotations import github
 from kerascli.errors import Problem
 
 

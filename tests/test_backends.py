@@ -17,9 +17,9 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import CONFIGS
-from kerascli import backend
+
+from kerascli.engine import backend
 
 EXAMPLES = sorted(p.name for p in CONFIGS.glob("*.yaml"))
 TIMEOUT = 600
@@ -63,7 +63,7 @@ def _require(name: str) -> None:
 @pytest.fixture(scope="module")
 def jax_run(tmp_path_factory):
     """The iris example trained for one epoch on JAX (this process) and its predictions."""
-    from kerascli import runner
+    from kerascli.run import train as runner
 
     base = tmp_path_factory.mktemp("jax")
     shutil.copytree(CONFIGS, base / "configs")

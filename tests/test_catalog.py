@@ -15,8 +15,8 @@ import pytest
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("KERAS_HOME", tempfile.mkdtemp(prefix="kerascli-test-keras-"))
 
-from kerascli import catalog as catalog_module  # noqa: E402
-from kerascli.catalog import (  # noqa: E402
+from kerascli.config import catalog as catalog_module  # noqa: E402
+from kerascli.config.catalog import (  # noqa: E402
     KINDS,
     Argument,
     Catalog,
@@ -66,7 +66,7 @@ def generated(keras):
 def test_load_does_not_import_keras(tmp_path):
     code = (
         "import sys\n"
-        "from kerascli.catalog import load_catalog\n"
+        "from kerascli.config.catalog import load_catalog\n"
         "c = load_catalog()\n"
         "assert c.get('layers', 'Dense') is not None\n"
         "assert c.suggest('layers', 'Dence') == 'Dense'\n"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from kerascli import config
+from kerascli.config import document as config
 from kerascli.errors import ConfigError
 
 

@@ -4,7 +4,6 @@ import json
 import shutil
 
 import pytest
-
 from conftest import CONFIGS
 
 EXAMPLES = sorted(p.name for p in CONFIGS.glob("*.yaml"))

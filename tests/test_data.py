@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from kerascli import config, data
+from kerascli import data
+from kerascli.config import document as config
+from kerascli.config.spec import Source
 from kerascli.errors import DataError
-from kerascli.spec import Source
 
 
 def doc_at(tmp_path):
@@ -126,8 +127,8 @@ def test_selection_errors(tmp_path, x, message):
     ({"glob": "a*", "regex": "b"}, "give 'glob' or 'regex', not both"),
 ], ids=["bad-regex", "glob-and-regex"])
 def test_pattern_spec_errors(tmp_path, x, message):
+    from kerascli.config.spec import from_document
     from kerascli.errors import ConfigError
-    from kerascli.spec import from_document
 
     path = tmp_path / "c.yaml"
     path.write_text(f"model: {{layers: [{{type: Dense, units: 1}}]}}\ndata:\n  train: {{path: d.csv, x: {x}}}\n")

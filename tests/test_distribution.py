@@ -13,7 +13,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import write_config
 
 CONFIG = """\
@@ -166,8 +165,9 @@ def test_model_parallel_trains_and_records_the_distribution(cli, workdir):
 
 def test_each_process_gets_an_equal_contiguous_shard_that_splits_over_its_devices(workdir):
     """103 rows, 2 processes x 2 devices: 50 rows each (a multiple of 2), 3 dropped."""
-    from kerascli import distribution, runner
     from kerascli.data import Arrays
+    from kerascli.engine import distribution
+    from kerascli.run import train as runner
 
     doc, cfg = runner.validate(write_config(workdir, CONFIG))
     rows = Arrays({"x": np.arange(103.0)[:, None]}, {"y": np.arange(103)})

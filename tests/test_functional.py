@@ -11,10 +11,11 @@ import json
 import keras
 import numpy as np
 import pytest
+from conftest import CONFIGS, write_config
 from keras import layers as L
 
-from kerascli import build, runner
-from conftest import CONFIGS, write_config
+from kerascli.model import objects as build
+from kerascli.run import train as runner
 
 
 def kerascli_model(name: str, shapes: dict | None = None):

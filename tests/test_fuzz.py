@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import shutil
 
-from hypothesis import HealthCheck, given, settings
-
 from conftest import CONFIGS
 from fuzzing import check_cli, mutated_config
+from hypothesis import HealthCheck, given, settings
 
 SETTINGS = dict(deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -1,9 +1,9 @@
 """Graph and block errors found by `validate` (no Keras): each with its line:col."""
 
 import pytest
-
-from kerascli import graph
 from conftest import write_config
+
+from kerascli.config import graph
 
 HEAD = "data:\n  train: {path: data/two_branch.csv, x: {a: [a1, a2], b: [b1]}, y: label}\n"
 INPUTS = "model:\n  inputs: {a: {shape: [2]}, b: {shape: [1]}}\n  layers:\n"

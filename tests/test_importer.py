@@ -6,7 +6,6 @@ import os
 import numpy as np
 import pytest
 import yaml
-
 from conftest import write_config
 
 MULTI_OUTPUT = """
@@ -47,8 +46,8 @@ def graph_of(model) -> dict:
 
 def rebuild(config_path):
     """Validates and builds a config the way `train` does (no data needed)."""
-    from kerascli import build
-    from kerascli.runner import validate
+    from kerascli.model import objects as build
+    from kerascli.run.train import validate
 
     doc, cfg = validate(config_path)
     extra = {"blocks": cfg.blocks} if getattr(cfg, "blocks", None) else {}
@@ -99,7 +98,7 @@ def test_functional_multi_output_round_trip(cli, workdir):
 
 
 def _spec_has_share_and_blocks() -> bool:
-    from kerascli.spec import Config, Node
+    from kerascli.config.spec import Config, Node
 
     return "share" in Node.model_fields and "blocks" in Config.model_fields
 
@@ -144,7 +143,7 @@ def test_missing_and_unsafe_files(cli, workdir):
 def test_keyword_calls_wrappers_and_resolved_defaults(cli, workdir):
     import keras
 
-    from kerascli.importer import model_to_config, write_config
+    from kerascli.model.importer import model_to_config, write_config
 
     query, value = keras.Input((5, 8), name="query_seq"), keras.Input((7, 8), name="value_seq")
     attended = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4, name="attend")(query, value)

@@ -2,9 +2,9 @@
 
 import importlib.util
 
+from conftest import write_config
 from typer.testing import CliRunner
 
-from conftest import write_config
 from kerascli.cli import app
 
 TENSORBOARD = """

@@ -14,9 +14,9 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-
 from conftest import write_config
-from kerascli import build
+
+from kerascli.model import objects as build
 
 CONFIG = """\
 name: res
@@ -123,7 +123,8 @@ def test_a_second_ctrl_c_exits_at_once(workdir):
         import os, signal, sys, keras
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from test_interrupt import SendSignal
-        from kerascli import build, cli
+        from kerascli import cli
+        from kerascli.model import objects as build
         original = build.make_callbacks
         build.make_callbacks = lambda *a, **k: original(*a, **k) + [SendSignal(1, 0, signal.SIGINT, times=2)]
         sys.argv = ["kerascli", "train", {str(config)!r}, "--quiet"]

@@ -1,4 +1,4 @@
-"""Tests for kerascli.jax_pool (fast non-overlapping max pooling on JAX)."""
+"""Tests for kerascli.engine.jax_pool (fast non-overlapping max pooling on JAX)."""
 
 import os
 import subprocess
@@ -20,7 +20,7 @@ if keras.backend.backend() != "jax":  # pragma: no cover
 import jax.numpy as jnp  # noqa: E402
 from keras.src.backend.jax import nn as jax_nn  # noqa: E402
 
-from kerascli import jax_pool  # noqa: E402
+from kerascli.engine import jax_pool  # noqa: E402
 
 ORIGINAL_MAX_POOL = jax_nn.max_pool
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -282,7 +282,7 @@ def test_env_switch_turns_off_earlier_patch(monkeypatch):
 def test_non_jax_backend_is_noop(tmp_path):
     code = (
         "import keras\n"
-        "from kerascli import jax_pool\n"
+        "from kerascli.engine import jax_pool\n"
         "assert keras.backend.backend() == 'numpy'\n"
         "assert jax_pool.enable() is False\n"
         "assert not jax_pool.is_enabled()\n"

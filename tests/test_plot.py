@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from kerascli.plot import PLOT_FILE, panels, plot_history, sparkline, write_plot
+from kerascli.run.plot import PLOT_FILE, panels, plot_history, sparkline, write_plot
 
 MULTI_OUTPUT = {
     "loss": [1.0, 0.5], "digit_loss": [0.7, 0.3], "size_loss": [0.3, 0.2],

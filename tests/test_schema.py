@@ -8,9 +8,9 @@ import sys
 import jsonschema
 import pytest
 import yaml
-
 from conftest import CONFIGS, REPO
-from kerascli.schema import build_schema, dumps_schema
+
+from kerascli.config.schema import build_schema, dumps_schema
 
 SCHEMA_FILE = REPO / "schemas" / "kerascli.schema.json"
 EXAMPLES = sorted(CONFIGS.glob("*.yaml"))

@@ -9,10 +9,11 @@ import textwrap
 import keras
 import numpy as np
 import pytest
-
 from conftest import write_config
-from kerascli import artifacts, catalog
+
 from kerascli.cli import app  # noqa: F401 - the CLI module must import without Keras side effects
+from kerascli.config import catalog
+from kerascli.run import rundir as artifacts
 
 MODEL = "model:\n  layers:\n    - {type: Dense, units: 3, activation: softmax}\n"
 DATA = "data:\n  train: {path: data/iris.csv, y: species}\n"
@@ -133,8 +134,9 @@ def test_a_plugin_that_fails_to_import_is_a_usage_error(cli, workdir):
 
 
 def test_the_builder_refuses_serialized_objects_even_without_validation(workdir):
-    from kerascli import build, config
+    from kerascli.config import document as config
     from kerascli.errors import ConfigError
+    from kerascli.model import objects as build
 
     doc = config.parse("model: {}\n", "c.yaml", workdir / "c.yaml")
     with pytest.raises(ConfigError, match=r"model.layers\[0\].kernel_initializer.module: 'module' is not allowed"):

@@ -1,4 +1,4 @@
-"""Fast defaults (kerascli.speed) and the `--profile` report (kerascli.profiling)."""
+"""Fast defaults (kerascli.engine.speed) and the `--profile` report (kerascli.run.profiling)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
-
-from kerascli import speed
 from conftest import write_config
+
+from kerascli.engine import speed
 
 
 def test_auto_steps_per_execution_keeps_progress_live():
@@ -91,7 +91,7 @@ def test_steps_per_execution_rejects_other_words(cli, iris_config):
 
 @pytest.fixture
 def pool_data(workdir):
-    from kerascli import jax_pool
+    from kerascli.engine import jax_pool
 
     rng = np.random.default_rng(0)
     np.savez(workdir / "images.npz", x=rng.random((64, 4, 4, 1)), y=rng.integers(0, 2, size=64))
@@ -114,7 +114,7 @@ def pool_data(workdir):
     ((), "0", False),
 ], ids=["default-on", "config-off", "env-off"])
 def test_fast_pool_follows_config_and_env(cli, workdir, pool_data, monkeypatch, override, env, expected):
-    from kerascli import jax_pool
+    from kerascli.engine import jax_pool
 
     if env is not None:
         monkeypatch.setenv(jax_pool.ENV_VAR, env)

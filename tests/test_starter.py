@@ -6,7 +6,6 @@ import shutil
 import numpy as np
 import pytest
 import yaml
-
 from conftest import CONFIGS
 
 

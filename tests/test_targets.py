@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from kerascli import config
+from kerascli.config import document as config
+from kerascli.config.spec import KerasObject
 from kerascli.errors import DataError
-from kerascli.spec import KerasObject
-from kerascli.targets import check_targets
+from kerascli.model.targets import check_targets
 
 
 def doc(tmp_path):

@@ -38,7 +38,7 @@ def main(argv=None) -> int:
     os.environ.setdefault("KERAS_BACKEND", "jax")
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from kerascli import catalog
+    from kerascli.config import catalog
 
     own_home = "KERAS_HOME" not in os.environ
     with tempfile.TemporaryDirectory(prefix="kerascli-keras-home-") as home:

@@ -27,14 +27,14 @@ import difflib
 
 import numpy as np
 
-from kerascli.config import Document, Key
+from kerascli.config.document import Document, Key
+from kerascli.config.spec.data import Source
 from kerascli.data.arrays import DEFAULT_INPUT, Arrays, Labels, as_float32, is_lazy
 from kerascli.data.checks import check_classes, check_inputs, check_rows
 from kerascli.data.labels import encode
 from kerascli.data.readers import Reader
 from kerascli.data.selection import names_of
 from kerascli.errors import DataError
-from kerascli.spec.data import Source
 
 __all__ = [
     "Arrays", "Labels", "as_float32", "load", "split", "check_inputs", "check_classes",

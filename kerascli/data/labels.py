@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kerascli.config import Document, Key
+from kerascli.config.document import Document, Key
 from kerascli.data.arrays import Labels
 from kerascli.errors import DataError
 

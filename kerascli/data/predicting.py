@@ -28,15 +28,14 @@ from typing import Iterator
 
 import numpy as np
 
-from kerascli import predictions
-from kerascli.config import Document, Key
-from kerascli.data import input_selections, selections
+from kerascli.config.document import Document, Key
+from kerascli.config.spec.data import Source
+from kerascli.data import input_selections, predictions, selections
 from kerascli.data.arrays import is_lazy, memory_bytes, release_pages
 from kerascli.data.checks import check_finite, check_inputs, check_rows
 from kerascli.data.readers import TABLE_SUFFIXES, Reader, to_matrix
 from kerascli.data.selection import names_of
 from kerascli.errors import DataError, UsageError
-from kerascli.spec.data import Source
 
 CHUNK_BYTES = 128 * 2**20
 """About how many bytes of input one chunk holds (rounded to whole batches).
@@ -219,7 +218,7 @@ class PredictionWriter:
     CSV and Parquet hold, per output, the decoded label and one probability
     column per class for classifiers, one column per unit otherwise (prefixed
     `<output>.` when there are several outputs), the same columns as
-    `kerascli.predictions.columns`. `.npy` holds the raw predictions: one file,
+    `kerascli.data.predictions.columns`. `.npy` holds the raw predictions: one file,
     or `<stem>.<output>.npy` per output.
 
     Args:

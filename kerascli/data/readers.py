@@ -16,11 +16,11 @@ from typing import Iterator
 
 import numpy as np
 
-from kerascli.config import Document, Key
+from kerascli.config.document import Document, Key
+from kerascli.config.spec.data import ColumnPattern, Source
 from kerascli.data.arrays import ShardedArray
 from kerascli.data.selection import resolve, unknown
 from kerascli.errors import DataError
-from kerascli.spec.data import ColumnPattern, Source
 
 TABLE_SUFFIXES = (".csv", ".parquet")
 FILE_SUFFIXES = (".csv", ".parquet", ".npz", ".npy")

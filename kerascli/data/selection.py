@@ -12,7 +12,7 @@ import fnmatch
 import re
 from typing import Callable, NoReturn
 
-from kerascli.spec.data import ColumnPattern
+from kerascli.config.spec.data import ColumnPattern
 
 Fail = Callable[[str], NoReturn]
 

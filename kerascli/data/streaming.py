@@ -23,7 +23,13 @@ from typing import Any
 import keras
 import numpy as np
 
-from kerascli.data.arrays import Arrays, materialise, memory_bytes, read_rows, release_pages
+from kerascli.data.arrays import (
+    Arrays,
+    materialise,
+    memory_bytes,
+    read_rows,
+    release_pages,
+)
 
 RELEASE_EVERY_BYTES = 64 * 2**20
 DEFAULT_BATCH_SIZE = 32  # Keras' own default

@@ -11,13 +11,29 @@ from typing import Literal, Optional
 
 from pydantic import Field, ValidationError
 
-from kerascli.config import Document, Key
+from kerascli.config.document import Document, Key
+from kerascli.config.spec.base import KerasObject, StrictModel
+from kerascli.config.spec.data import DataSpec, Source, Split
+from kerascli.config.spec.distribution import (
+    DataParallelSpec,
+    DistributionSpec,
+    ModelParallelSpec,
+)
+from kerascli.config.spec.model import (
+    BlockSpec,
+    InputSpec,
+    ModelSpec,
+    Node,
+    derived_name,
+)
+from kerascli.config.spec.training import (
+    CompileSpec,
+    EvaluateSpec,
+    FitSpec,
+    OutputSpec,
+    PredictSpec,
+)
 from kerascli.errors import ConfigError, Problem
-from kerascli.spec.base import KerasObject, StrictModel
-from kerascli.spec.data import DataSpec, Source, Split
-from kerascli.spec.distribution import DataParallelSpec, DistributionSpec, ModelParallelSpec
-from kerascli.spec.model import BlockSpec, InputSpec, ModelSpec, Node, derived_name
-from kerascli.spec.training import CompileSpec, EvaluateSpec, FitSpec, OutputSpec, PredictSpec
 
 Backend = Literal["jax", "tensorflow", "torch"]
 
@@ -38,7 +54,7 @@ class Config(StrictModel):
             split; a random seed is drawn and recorded when absent.
         backend: the Keras backend; `--backend` and `KERAS_BACKEND` override it.
         distribution: spreads training over devices (JAX only); see
-            `kerascli.spec.distribution`.
+            `kerascli.config.spec.distribution`.
         blocks: reusable, parameterised sub-graphs by name (see `BlockSpec`).
     """
 

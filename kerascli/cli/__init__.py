@@ -40,7 +40,7 @@ PluginOption = typer.Option(None, "--plugin", metavar="MODULE", help="Import a P
 
 def _load_plugins(modules: Optional[List[str]], backend_cli: Optional[str]) -> None:
     if modules:
-        from kerascli import plugins
+        from kerascli.engine import plugins
 
         plugins.load(modules, backend_cli)
 
@@ -97,12 +97,12 @@ def validate(
     set_: Optional[List[str]] = SetOption,
     plugin: Optional[List[str]] = PluginOption,
     as_json: bool = JsonOption,
-    output_format: str = typer.Option("text", "--format", autocompletion=lambda incomplete: _complete("annotations", "FORMATS", incomplete), help="Problem format: text (file:line:col: ...) or github (GitHub Actions annotations)."),
+    output_format: str = typer.Option("text", "--format", autocompletion=lambda incomplete: _complete("cli.annotations", "FORMATS", incomplete), help="Problem format: text (file:line:col: ...) or github (GitHub Actions annotations)."),
 ):
     """Check configs without training (fast: Keras is not imported unless --plugin is given). Exit 2 on any problem."""
-    from kerascli.annotations import FORMATS, github
+    from kerascli.cli.annotations import FORMATS, github
     from kerascli.errors import ConfigError, Problem, UsageError
-    from kerascli.runner import validate as check
+    from kerascli.run.train import validate as check
 
     if output_format not in FORMATS:
         raise UsageError(f"--format: expected one of {', '.join(FORMATS)}, got '{output_format}'")
@@ -149,9 +149,9 @@ def train(
     profile: bool = typer.Option(False, "--profile", help="Print where the time went (phases, compile, throughput) on stderr."),
 ):
     """Build, compile and fit the model; write a new run directory. Ctrl-C stops after the current batch."""
-    from kerascli.distribution import cluster_from
+    from kerascli.engine.distribution import cluster_from
     from kerascli.errors import UsageError
-    from kerascli.runner import train as run_train
+    from kerascli.run.train import train as run_train
 
     if (config is None) == (resume is None):
         raise UsageError("give either a CONFIG to train or --resume RUN_DIR to continue a run")
@@ -161,11 +161,11 @@ def train(
     run_dir = str(result.run_dir) if result.run_dir else None  # None on processes other than 0
     plot_path = None
     if plot and run_dir:
-        from kerascli.plot import write_plot
+        from kerascli.run.plot import write_plot
 
         plot_path = write_plot(result.run_dir, result.history)
     if profile:
-        from kerascli.profiling import render
+        from kerascli.run.profiling import render
 
         for line in render(result.timings, result.profile, result.profile.get("settings", {})):
             sys.stderr.write(line + "\n")
@@ -193,7 +193,7 @@ def evaluate(
     as_json: bool = JsonOption,
 ):
     """Loss and metrics of a run on its test data (default: its validation data)."""
-    from kerascli.runner import evaluate as run_evaluate
+    from kerascli.run.train import evaluate as run_evaluate
 
     _load_plugins(plugin, backend)
 
@@ -219,7 +219,7 @@ def predict(
     as_json: bool = JsonOption,
 ):
     """Predictions of a run, streamed to a CSV or Parquet (labels decoded) or .npy file."""
-    from kerascli.runner import predict as run_predict
+    from kerascli.run.train import predict as run_predict
 
     _load_plugins(plugin, backend)
 
@@ -237,8 +237,8 @@ def plot(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="The PNG to write (default: RUN/learning_curves.png)."),
 ):
     """Learning curves of a run (loss and each metric, train vs validation) as a PNG."""
-    from kerascli.plot import write_plot
-    from kerascli.runner import find_run
+    from kerascli.run.plot import write_plot
+    from kerascli.run.train import find_run
 
     run_dir, _, _ = find_run(run)
     stdout().print(f"learning curves: {write_plot(run_dir, output=output)}")
@@ -250,7 +250,7 @@ def schema(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the schema here (default: print it)."),
 ):
     """The JSON Schema of a config, for editors (YAML language server) and CI."""
-    from kerascli.schema import build_schema, dumps_schema, write_schema
+    from kerascli.config.schema import build_schema, dumps_schema, write_schema
 
     if output is None:
         sys.stdout.write(dumps_schema(build_schema()))
@@ -262,7 +262,7 @@ def schema(
 @app.command()
 @handled
 def init(
-    template: str = typer.Option("tabular-classifier", "--template", "-t", autocompletion=lambda incomplete: _complete("starter", "TEMPLATES", incomplete),
+    template: str = typer.Option("tabular-classifier", "--template", "-t", autocompletion=lambda incomplete: _complete("run.starter", "TEMPLATES", incomplete),
                                  help="tabular-classifier, regression, image-cnn or two-branch."),
     output: Path = typer.Option(Path("kerascli.yaml"), "--output", "-o", help="The config to write."),
     data: Optional[List[Path]] = typer.Option(None, "--data", "-d", help="The training file (.csv/.parquet; .npz for image-cnn); a second --data is the test file."),
@@ -270,7 +270,7 @@ def init(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing config."),
 ):
     """Write a commented starter config that trains as written on your data."""
-    from kerascli.starter import write_starter
+    from kerascli.run.starter import write_starter
 
     path = write_starter(template, data or [], output, target, force)
     stdout().print(f"wrote {path}; next: kerascli train {path} --plot")
@@ -284,8 +284,8 @@ def import_model(
     backend: Optional[str] = BackendOption,
 ):
     """Write the config that rebuilds an existing Keras model (Sequential, functional, shared layers, nested models)."""
-    from kerascli import backend as backends
-    from kerascli.importer import import_model as run_import
+    from kerascli.engine import backend as backends
+    from kerascli.model.importer import import_model as run_import
 
     backends.activate(backends.resolve(backend))
     text = run_import(model_file, output)
@@ -305,7 +305,7 @@ def _complete(module: str, attribute: str, incomplete: str) -> list[str]:
 
 def _loss_summary(history: dict) -> str:
     """`loss 1.0986 ▇▅▃▂▁ 0.1230` for the training (and validation) loss."""
-    from kerascli.plot import sparkline
+    from kerascli.run.plot import sparkline
 
     lines = []
     for key in ("loss", "val_loss"):
@@ -324,7 +324,7 @@ def summary(
     as_json: bool = JsonOption,
 ):
     """Build the model without training; show its layers, output shapes and parameter counts."""
-    from kerascli.runner import summary as run_summary
+    from kerascli.run.train import summary as run_summary
 
     info = run_summary(config, set_ or [], backend)
     if as_json:

@@ -28,8 +28,8 @@ import math
 import re
 from typing import Any
 
-from kerascli import spec
-from kerascli.config import Document
+from kerascli.config import spec
+from kerascli.config.document import Document
 from kerascli.errors import ConfigError, KerasCliError, UsageError
 
 # The environment variables keras.distribution.initialize reads itself.

@@ -34,8 +34,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from kerascli.artifacts import write_json
 from kerascli.errors import KerasCliError, UsageError
+from kerascli.run.rundir import write_json
 
 CHECKPOINT_DIR = "checkpoint"
 STATE_FILE = "checkpoint.json"

@@ -6,7 +6,7 @@ from typing import Literal, Union
 
 from pydantic import Field, NonNegativeInt, PositiveInt
 
-from kerascli.spec.base import KerasObject, StrictModel
+from kerascli.config.spec.base import KerasObject, StrictModel
 
 Metrics = Union[list[KerasObject], dict[str, Union[KerasObject, list[KerasObject]]]]
 
@@ -24,11 +24,11 @@ class CompileSpec(StrictModel):
         steps_per_execution: batches run per call of the train function
             (Keras 3 takes it in `compile()`, so it lives here); batch
             callbacks run once per call. `auto` (the default) lets kerascli
-            choose, see `kerascli.speed`.
+            choose, see `kerascli.engine.speed`.
         fast_pool: JAX only: compute non-overlapping max pools (pool size ==
             strides) as reshape + max, whose gradient is several times
             faster on CPU than Keras' `reduce_window`; exact, see
-            `kerascli.jax_pool`. `KERASCLI_FAST_POOL=0` also turns it off.
+            `kerascli.engine.jax_pool`. `KERASCLI_FAST_POOL=0` also turns it off.
     """
 
     optimizer: KerasObject = Field(default_factory=lambda: KerasObject.model_validate("rmsprop"))

@@ -15,8 +15,8 @@ import math
 import os
 from pathlib import Path
 
-from kerascli.artifacts import atomic_path
 from kerascli.errors import KerasCliError, UsageError
+from kerascli.run.rundir import atomic_path
 
 PLOT_FILE = "learning_curves.png"
 
@@ -60,7 +60,9 @@ def plot_history(history: dict[str, list], title: str = ""):
         KerasCliError: the history holds no numbers to plot.
     """
     os.environ.setdefault("MPLBACKEND", "Agg")
-    from matplotlib.figure import Figure  # a Figure made directly uses the Agg canvas, no pyplot state
+    from matplotlib.figure import (
+        Figure,  # a Figure made directly uses the Agg canvas, no pyplot state
+    )
 
     keys = panels(history)
     if not keys:

@@ -22,12 +22,12 @@ from typing import Any
 
 import keras
 
-from kerascli import blocks as block_rules
-from kerascli import graph
-from kerascli.build import clean, make_layer
-from kerascli.config import Document, Key, format_key
+from kerascli.config import blocks as block_rules
+from kerascli.config import graph
+from kerascli.config.document import Document, Key, format_key
+from kerascli.config.spec import BlockSpec, ModelSpec, Node
 from kerascli.errors import ConfigError, Problem
-from kerascli.spec import BlockSpec, ModelSpec, Node
+from kerascli.model.objects import clean, make_layer
 
 
 def build_graph_model(spec: ModelSpec, doc: Document, inputs: dict[str, Any], name: str,

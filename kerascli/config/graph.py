@@ -13,7 +13,7 @@ import dataclasses
 import re
 from typing import Any
 
-from kerascli.config import Key
+from kerascli.config.document import Key
 
 
 @dataclasses.dataclass(frozen=True)

@@ -357,7 +357,7 @@ def starter_config(template: str, data: list[Path], output: Path, target: str | 
 
 def write_starter(template: str, data: list[Path], output: Path, target: str | None = None, force: bool = False) -> Path:
     """Writes the starter config to `output` (atomically); refuses to overwrite unless `force`."""
-    from kerascli.artifacts import write_text
+    from kerascli.run.rundir import write_text
 
     output = Path(output)
     if output.exists() and not force:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_serializer, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    model_serializer,
+    model_validator,
+)
 
 
 class StrictModel(BaseModel):
@@ -18,7 +25,7 @@ class KerasObject(BaseModel):
 
     `"adam"` and `{type: Adam, learning_rate: 0.01}` both name an optimizer;
     the kwargs are the class's constructor arguments, checked against the
-    catalogue of the installed Keras (see `kerascli.checks`).
+    catalogue of the installed Keras (see `kerascli.config.checks`).
     """
 
     model_config = ConfigDict(extra="allow")

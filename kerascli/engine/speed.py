@@ -29,7 +29,7 @@ Levers, each with a switch, computing the model the user asked for:
   plots import it later, as usual).
 - **Fast max pooling** on JAX (`compile.fast_pool`, default on;
   `KERASCLI_FAST_POOL=0` turns it off): non-overlapping max pools run as
-  reshape + max, see `kerascli.jax_pool`.
+  reshape + max, see `kerascli.engine.jax_pool`.
 """
 
 from __future__ import annotations
@@ -210,7 +210,7 @@ def fast_pool(requested: bool) -> bool:
         Whether the rewrite is active: False on other backends, and when
         `KERASCLI_FAST_POOL=0` is set.
     """
-    from kerascli import jax_pool  # noqa: PLC0415
+    from kerascli.engine import jax_pool  # noqa: PLC0415
 
     if requested:
         return jax_pool.enable()

@@ -14,7 +14,7 @@ import difflib
 import re
 from typing import Any
 
-from kerascli.config import Key
+from kerascli.config.document import Key
 
 PARAM_REF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 

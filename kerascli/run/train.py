@@ -21,9 +21,12 @@ from typing import Any
 
 import yaml
 
-from kerascli import __version__, backend, checks, config, distribution, spec, speed
-from kerascli.artifacts import latest_run, new_run_dir, write_json, write_text
+from kerascli import __version__
+from kerascli.config import checks, spec
+from kerascli.config import document as config
+from kerascli.engine import backend, distribution, speed
 from kerascli.errors import ConfigError, KerasCliError, UsageError
+from kerascli.run.rundir import latest_run, new_run_dir, write_json, write_text
 
 
 def validate(path: str | os.PathLike, overrides: list[str] = ()) -> tuple[config.Document, spec.Config]:
@@ -165,7 +168,7 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster, re
     Everything that can be checked is checked before the run directory is
     created: an invalid config or data leaves nothing behind. Ctrl-C stops
     after the current batch with a checkpoint of the last completed epoch
-    (see `kerascli.interrupt`).
+    (see `kerascli.run.interrupt`).
 
     Args:
         cluster: a `distribution.Cluster` when this is one process of a
@@ -188,9 +191,10 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster, re
         settings = {"compilation_cache": speed.enable_compilation_cache(keras.backend.backend()),
                     "fast_pool": speed.fast_pool(cfg.compile.fast_pool),
                     "xla_flags": os.environ.get("XLA_FLAGS", "")}
-    from kerascli import build, data
-    from kerascli.profiling import EpochTimer, fit_summary
-    from kerascli.progress import RichProgress
+    from kerascli import data
+    from kerascli.model import objects as build
+    from kerascli.run.profiling import EpochTimer, fit_summary
+    from kerascli.run.progress import RichProgress
 
     seed = cfg.seed if cfg.seed is not None else random.SystemRandom().randrange(2**31)
     keras.utils.set_random_seed(seed)
@@ -206,7 +210,7 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster, re
         _check_inputs(model, train_data, doc)
         build.check_callback_packages(cfg, doc)
         _check_targets(model, cfg, doc, train_data)
-        from kerascli import predictions
+        from kerascli.data import predictions
 
         kinds = predictions.classifier_outputs(cfg, cfg.model.output_names())
         data.check_classes(model, train_data, kinds, doc, ("data", "train"))
@@ -245,7 +249,7 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster, re
     }
     if plan.active:
         run_info["distribution"] = plan.describe()
-    from kerascli import interrupt
+    from kerascli.run import interrupt
 
     guard = interrupt.SignalGuard()
     checkpointer = interrupt.Checkpointer(run_dir, guard)
@@ -287,7 +291,7 @@ def _train(path, overrides, backend_cli, output_dir, console, quiet, cluster, re
                 # The validation batch size reuses the test step fit already compiled.
                 metrics = model.evaluate(val_feed.x, val_feed.y, batch_size=val_feed.batch_size, return_dict=True, verbose=0)
         with timer.phase("save"):
-            from kerascli.artifacts import atomic_path
+            from kerascli.run.rundir import atomic_path
 
             with atomic_path(run_dir / "model.keras") as tmp:
                 model.save(tmp)
@@ -370,7 +374,7 @@ def _check_inputs(model, arrays, doc) -> None:
 
 def _check_targets(model, cfg, doc, arrays) -> None:
     """Targets that cannot match their output are an error, not a silent broadcast."""
-    from kerascli.targets import check_targets
+    from kerascli.model.targets import check_targets
 
     outputs = model.output if isinstance(model.output, dict) else {cfg.model.output_names()[0]: model.output}
     check_targets(doc, cfg.compile.loss, {k: tuple(t.shape[1:]) for k, t in outputs.items()}, arrays.y)
@@ -392,8 +396,10 @@ def summary(path, overrides=(), backend_cli=None) -> dict[str, Any]:
     """
     doc, cfg = validate(path, overrides)
     _import_keras(cfg, backend_cli)
-    from kerascli import blocks, build, data
-    from kerascli.summary import describe
+    from kerascli import data
+    from kerascli.config import blocks
+    from kerascli.model import objects as build
+    from kerascli.model.summary import describe
 
     shapes = dtypes = None
     if cfg.model.inputs is None:
@@ -504,7 +510,7 @@ def evaluate(target=None, overrides=(), backend_cli=None, batch_size=None) -> tu
     try:
         metrics = ctx.model.evaluate(test_feed.x, test_feed.y, batch_size=test_feed.batch_size, return_dict=True, verbose=0)
     except Exception as exc:  # noqa: BLE001
-        from kerascli.build import clean
+        from kerascli.model.objects import clean
 
         raise KerasCliError(f"evaluation failed: {clean(exc)}") from None
     metrics = {k: float(v) for k, v in metrics.items()}
@@ -523,7 +529,8 @@ def predict(target=None, overrides=(), backend_cli=None, batch_size=None, input_
         `(predictions_file, rows)`.
     """
     ctx = open_run(target, overrides, backend_cli)
-    from kerascli import data, predictions
+    from kerascli import data
+    from kerascli.data import predictions
 
     cfg, doc = ctx.cfg, ctx.doc
     if input_path is not None:
@@ -546,7 +553,7 @@ def predict(target=None, overrides=(), backend_cli=None, batch_size=None, input_
     except KerasCliError:
         raise
     except Exception as exc:  # noqa: BLE001
-        from kerascli.build import clean
+        from kerascli.model.objects import clean
 
         raise KerasCliError(f"prediction failed: {clean(exc)}") from None
     return target_file, rows

@@ -4,7 +4,7 @@ Built from two sources, so it never drifts from what `validate` enforces:
 
 - the Pydantic spec (`Config.model_json_schema()`): the sections, their keys,
   types and constraints, including whatever later additions the spec gets;
-- the shipped Keras catalogue (`kerascli.catalog`): every layer, optimizer,
+- the shipped Keras catalogue (`kerascli.config.catalog`): every layer, optimizer,
   learning-rate schedule, loss, metric, callback, activation, initializer,
   regularizer and constraint a config may name, with its constructor
   arguments, their types, defaults and descriptions.
@@ -25,8 +25,8 @@ import copy
 import json
 from typing import Any
 
-from kerascli.catalog import Catalog, Entry, load_catalog
-from kerascli.checks import NESTED_KINDS
+from kerascli.config.catalog import Catalog, Entry, load_catalog
+from kerascli.config.checks import NESTED_KINDS
 
 SCHEMA_ID = "https://github.com/kerascli/kerascli/schemas/kerascli.schema.json"
 
@@ -63,7 +63,7 @@ def build_schema(catalog: Catalog | None = None) -> dict:
         The schema as a JSON-able dict, deterministic for a given spec and
         catalogue.
     """
-    from kerascli.spec import Config
+    from kerascli.config.spec import Config
 
     catalog = catalog or load_catalog()
     schema = Config.model_json_schema()
@@ -114,7 +114,7 @@ def write_schema(path) -> None:
     """Writes the schema to `path` atomically, readable by everyone (0644)."""
     import os
 
-    from kerascli.artifacts import write_text
+    from kerascli.run.rundir import write_text
 
     write_text(path, dumps_schema(build_schema()))
     os.chmod(path, 0o644)

@@ -17,10 +17,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import AfterValidator, Field, PositiveInt, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    PositiveInt,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from kerascli.spec.base import StrictModel
-
+from kerascli.config.spec.base import StrictModel
 
 
 def _device_name(name: str) -> str:

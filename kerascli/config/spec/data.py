@@ -5,9 +5,17 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Union
 
-from pydantic import AfterValidator, ByteSize, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    ByteSize,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
-from kerascli.spec.base import StrictModel
+from kerascli.config.spec.base import StrictModel
 
 PATTERN_KEYS = frozenset({"glob", "regex", "exclude"})
 

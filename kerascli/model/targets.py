@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from kerascli.catalog import load_catalog
-from kerascli.config import Document
+from kerascli.config.catalog import load_catalog
+from kerascli.config.document import Document
 from kerascli.errors import DataError
 
 UNCHECKED = ("crossentropy", "ctc", "circle")

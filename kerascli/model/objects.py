@@ -13,10 +13,10 @@ from typing import Any
 
 import keras
 
-from kerascli import checks
-from kerascli.config import Document, Key
+from kerascli.config import checks
+from kerascli.config.document import Document, Key
+from kerascli.config.spec import Config, KerasObject, ModelSpec
 from kerascli.errors import ConfigError
-from kerascli.spec import Config, KerasObject, ModelSpec
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -63,7 +63,7 @@ def build_model(spec: ModelSpec, doc: Document, input_shapes: dict[str, tuple] |
     Raises:
         ConfigError: a node Keras cannot build, with its line.
     """
-    from kerascli.functional import build_graph_model  # noqa: PLC0415 - it imports this module
+    from kerascli.model.functional import build_graph_model  # noqa: PLC0415 - it imports this module
 
     if spec.inputs is not None:
         inputs = {
@@ -183,7 +183,7 @@ def compile_arguments(config: Config, model: keras.Model, doc: Document) -> dict
     args: dict[str, Any] = {
         "optimizer": resolve_object("optimizers", spec.optimizer, doc, ("compile", "optimizer")),
         "jit_compile": spec.jit_compile,
-        # `auto` is kerascli's: the runner replaces it with a number (kerascli.speed).
+        # `auto` is kerascli's: the runner replaces it with a number (kerascli.engine.speed).
         "steps_per_execution": 1 if spec.steps_per_execution == "auto" else spec.steps_per_execution,
     }
     loss = spec.loss
@@ -244,7 +244,7 @@ def check_callback_packages(config: Config, doc: Document) -> None:
     """
     import importlib.util
 
-    from kerascli.catalog import load_catalog
+    from kerascli.config.catalog import load_catalog
 
     problems = []
     for i, spec in enumerate(config.fit.callbacks):

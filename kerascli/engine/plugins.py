@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from kerascli import backend
+from kerascli.engine import backend
 from kerascli.errors import UsageError
 
 
@@ -35,7 +35,7 @@ def load(modules: list[str], backend_cli: str | None = None) -> dict[str, type]:
     backend.activate(backend.resolve(backend_cli))
     import keras
 
-    from kerascli.catalog import load_catalog
+    from kerascli.config.catalog import load_catalog
 
     if "" not in sys.path:
         sys.path.insert(0, "")
@@ -81,7 +81,7 @@ def _kind(keras, obj) -> str | None:
 
 
 def _entry(keras, kind: str, cls: type) -> dict:
-    from kerascli import catalog
+    from kerascli.config import catalog
 
     base = {"layers": keras.layers.Layer, "optimizers": keras.optimizers.Optimizer,
             "losses": keras.losses.Loss, "metrics": keras.metrics.Metric}.get(kind)

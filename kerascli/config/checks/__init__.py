@@ -3,7 +3,7 @@
 Pydantic checks the shape of the config; these checks know Keras: that `Dence`
 is not a layer (did you mean `Dense`?), that `Dense` takes `units` and not
 `unit`, that `reluu` is not an activation, and that `inputs: [a, b]` names
-nodes that exist. They read the shipped catalogue (`kerascli.catalog`) and
+nodes that exist. They read the shipped catalogue (`kerascli.config.catalog`) and
 the raw parsed data, so they run even where Pydantic already found problems
 elsewhere: every problem is reported at once. Whatever only Keras can know
 (shapes, values a constructor rejects) is caught later, by the builder.
@@ -14,12 +14,12 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from kerascli import blocks as block_rules
-from kerascli import graph
-from kerascli.catalog import EXCLUDED, Catalog, load_catalog
-from kerascli.config import Document, Key, format_key
+from kerascli.config import blocks as block_rules
+from kerascli.config import graph
+from kerascli.config.catalog import EXCLUDED, Catalog, load_catalog
+from kerascli.config.document import Document, Key, format_key
+from kerascli.config.spec.model import RESERVED_NODE_KEYS, derived_name
 from kerascli.errors import Problem
-from kerascli.spec.model import RESERVED_NODE_KEYS, derived_name
 
 NODE_KEYS = RESERVED_NODE_KEYS
 

@@ -10,9 +10,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Union
 
-from pydantic import ConfigDict, Field, PositiveInt, ValidationError, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from kerascli.spec.base import StrictModel
+from kerascli.config.spec.base import StrictModel
 
 NodeInputs = Union[str, list[str], dict[str, Union[str, list[str]]]]
 """A node name, a list of names (merge layers), or keyword call arguments.

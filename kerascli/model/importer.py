@@ -23,7 +23,7 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-from kerascli.catalog import Catalog, load_catalog
+from kerascli.config.catalog import Catalog, load_catalog
 from kerascli.errors import KerasCliError, UsageError
 
 MODEL_CLASSES = ("Functional", "Sequential", "Model")
@@ -58,7 +58,7 @@ def load_model(path: Path):
     try:
         return keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as exc:  # noqa: BLE001 - a corrupt or unsafe file raises many types
-        from kerascli.build import clean
+        from kerascli.model.objects import clean
 
         raise KerasCliError(f"cannot load {path}: {clean(exc)}") from None
 
@@ -438,7 +438,7 @@ def import_model(path: Path, output: Path | None = None) -> str:
     model = load_model(Path(path))
     text = write_config(model_to_config(model), Path(path))
     if output is not None:
-        from kerascli.artifacts import write_text
+        from kerascli.run.rundir import write_text
 
         write_text(output, text)
     return text
