@@ -80,8 +80,7 @@ def worker(args):
             self.times.append(time.perf_counter() - self._t)
 
     timer = Timer()
-    model.fit(x, y, batch_size=args.batch_size, epochs=args.epochs,
-              verbose=0, callbacks=[timer])
+    model.fit(x, y, batch_size=args.batch_size, epochs=args.epochs, verbose=0, callbacks=[timer])
     steps = -(-args.samples // args.batch_size)
     steady = timer.times[1:] or timer.times
     best = min(steady)
@@ -108,33 +107,42 @@ def run_variant(label, backend, fast_pool, args, keras_home):
     env["KERAS_HOME"] = keras_home
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.pop("KERASCLI_FAST_POOL", None)
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker",
-           "--epochs", str(args.epochs), "--samples", str(args.samples),
-           "--batch-size", str(args.batch_size)]
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--worker",
+        "--epochs",
+        str(args.epochs),
+        "--samples",
+        str(args.samples),
+        "--batch-size",
+        str(args.batch_size),
+    ]
     if fast_pool is not None:
         cmd += ["--fast-pool", fast_pool]
     print(f"running {label} ...", file=sys.stderr, flush=True)
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            return json.loads(line[len("RESULT ") :])
     sys.stderr.write(proc.stdout + proc.stderr)
     raise SystemExit(f"{label}: worker failed (rc={proc.returncode})")
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--fast-pool", choices=["on", "off"], default=None,
-                   help="(worker) patch state")
-    p.add_argument("--epochs", type=int, default=4,
-                   help="epochs per run; the first is skipped (default 4)")
+    p.add_argument("--fast-pool", choices=["on", "off"], default=None, help="(worker) patch state")
+    p.add_argument("--epochs", type=int, default=4, help="epochs per run; the first is skipped (default 4)")
     p.add_argument("--samples", type=int, default=6400)
     p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--rounds", type=int, default=2,
-                   help="alternate off/on runs this many times and keep each "
-                        "variant's best run (robust to a busy machine; default 2)")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="alternate off/on runs this many times and keep each "
+        "variant's best run (robust to a busy machine; default 2)",
+    )
     p.add_argument("--no-tf", action="store_true", help="skip the TF run")
     p.add_argument("--json", action="store_true", help="also print raw JSON")
     args = p.parse_args(argv)
@@ -154,30 +162,33 @@ def main(argv=None):
         runs = {label: [] for label, _, _ in variants}
         for rnd in range(max(1, args.rounds)):
             for label, backend, fast in variants:
-                runs[label].append(
-                    run_variant(f"{label} (round {rnd + 1})", backend, fast, args, home))
+                runs[label].append(run_variant(f"{label} (round {rnd + 1})", backend, fast, args, home))
         # Keep each variant's run with the best mean steady-state throughput.
-        results = [
-            (label, max(rs, key=lambda r: r["samples_per_s_mean"]))
-            for label, rs in runs.items()
-        ]
+        results = [(label, max(rs, key=lambda r: r["samples_per_s_mean"])) for label, rs in runs.items()]
 
-    print(f"\nSmall CNN 28x28x1, batch {args.batch_size}, {args.samples} samples, "
-          f"{args.epochs - 1} steady-state epoch(s), best of {max(1, args.rounds)} "
-          f"round(s), {os.cpu_count()} CPU(s)")
+    print(
+        f"\nSmall CNN 28x28x1, batch {args.batch_size}, {args.samples} samples, "
+        f"{args.epochs - 1} steady-state epoch(s), best of {max(1, args.rounds)} "
+        f"round(s), {os.cpu_count()} CPU(s)"
+    )
     hdr = f"{'variant':<22} {'ms/step':>9} {'(best)':>8} {'samples/s':>10} {'(best)':>8}"
     print(hdr)
     print("-" * len(hdr))
     for label, r in results:
-        print(f"{label:<22} {r['ms_per_step_mean']:>9.1f} {r['ms_per_step_best']:>8.1f} "
-              f"{r['samples_per_s_mean']:>10.0f} {r['samples_per_s_best']:>8.0f}")
+        print(
+            f"{label:<22} {r['ms_per_step_mean']:>9.1f} {r['ms_per_step_best']:>8.1f} "
+            f"{r['samples_per_s_mean']:>10.0f} {r['samples_per_s_best']:>8.0f}"
+        )
     off, on = results[0][1], results[1][1]
-    print(f"\nspeed-up (on / off, samples/s): "
-          f"{on['samples_per_s_mean'] / off['samples_per_s_mean']:.2f}x mean, "
-          f"{on['samples_per_s_best'] / off['samples_per_s_best']:.2f}x best")
+    print(
+        f"\nspeed-up (on / off, samples/s): "
+        f"{on['samples_per_s_mean'] / off['samples_per_s_mean']:.2f}x mean, "
+        f"{on['samples_per_s_best'] / off['samples_per_s_best']:.2f}x best"
+    )
     if on.get("pool_calls"):
-        print(f"fast-pool trace counts (on run): {on['pool_calls']} "
-              "(both pools: 26x26 exactly, 11x11 cropped to 10x10)")
+        print(
+            f"fast-pool trace counts (on run): {on['pool_calls']} (both pools: 26x26 exactly, 11x11 cropped to 10x10)"
+        )
     if args.json:
         print(json.dumps(dict(results), indent=2))
 

@@ -18,8 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv
 
-from kerascli import data
-from kerascli.config import document as config
+from kerascli import config, data
 from kerascli.config.spec import Source
 
 
@@ -44,15 +43,23 @@ def main() -> None:
             pyarrow.csv.read_csv(tmp / "d.csv")
             times["pyarrow.csv.read_csv"].append(time.perf_counter() - start)
             start = time.perf_counter()
-            arrays = data.load(Source(path="d.csv", y="label"), doc, ("data", "train"), input_names=None,
-                               output_names=["out"], labels=data.Labels())
+            arrays = data.load(
+                Source(path="d.csv", y="label"),
+                doc,
+                ("data", "train"),
+                input_names=None,
+                output_names=["out"],
+                labels=data.Labels(),
+            )
             times["kerascli data.load"].append(time.perf_counter() - start)
         assert arrays.x["input"].shape == (args.rows, args.cols)
         best = {k: min(v) for k, v in times.items()}
         print(f"CSV {args.rows} rows x {args.cols} float columns + label ({size:.0f} MiB), best of {args.repeat}:")
         for name, seconds in best.items():
             print(f"  {name:22s} {seconds:7.2f} s")
-        print(f"  ratio kerascli / pyarrow: {best['kerascli data.load'] / best['pyarrow.csv.read_csv']:.3f} (target <= 1.1)")
+        print(
+            f"  ratio kerascli / pyarrow: {best['kerascli data.load'] / best['pyarrow.csv.read_csv']:.3f} (target <= 1.1)"
+        )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,11 @@ def run(command: str, examples: int, seed_value: int, workdir: Path) -> tuple[in
         nonlocal count
         count += 1
         path.write_text(text)
-        args = ["validate", str(path)] if command == "validate" else [
-            "train", str(path), "--set", "fit.epochs=1", "--quiet", "--output-dir", str(workdir / "runs")]
+        args = (
+            ["validate", str(path)]
+            if command == "validate"
+            else ["train", str(path), "--set", "fit.epochs=1", "--quiet", "--output-dir", str(workdir / "runs")]
+        )
         crash = check_cli(args)
         if crash is not None:
             key = crash.strip().splitlines()[-1][:200]
@@ -66,7 +69,9 @@ def main() -> int:
         start = time.perf_counter()
         count, crashes = run(command, examples, args.seed, workdir)
         seconds = time.perf_counter() - start
-        print(f"{command}: {count} examples in {seconds:.1f} s ({count / seconds:.0f}/s), {len(crashes)} distinct crash(es)")
+        print(
+            f"{command}: {count} examples in {seconds:.1f} s ({count / seconds:.0f}/s), {len(crashes)} distinct crash(es)"
+        )
         for summary, detail in crashes.items():
             failed = True
             print(f"\n=== crash: {summary}\n{detail}")

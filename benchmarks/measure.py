@@ -18,8 +18,12 @@ import time
 def run_measured(args: list[str], env: dict | None = None) -> tuple[float, float, str]:
     """Runs `args`; returns `(seconds, peak_rss_mib, stdout)`; exits if it fails."""
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, __file__, *map(str, args)], capture_output=True, text=True,
-                          env={**os.environ, "KERAS_BACKEND": "jax", **(env or {})})
+    proc = subprocess.run(
+        [sys.executable, __file__, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KERAS_BACKEND": "jax", **(env or {})},
+    )
     seconds = time.perf_counter() - start
     if proc.returncode:
         sys.stderr.write(proc.stderr[-3000:])

@@ -53,16 +53,20 @@ def write_data(directory: Path, rows: int, features: int, block: int = 262144) -
     y = np.lib.format.open_memmap(directory / "y.npy", mode="w+", dtype=np.int32, shape=(rows,))
     for start in range(0, rows, block):
         values = rng.normal(size=(min(block, rows - start), features)).astype(np.float32)
-        x[start:start + len(values)] = values
-        y[start:start + len(values)] = (values @ w).argmax(axis=1)
+        x[start : start + len(values)] = values
+        y[start : start + len(values)] = (values @ w).argmax(axis=1)
         x.flush()
     del x, y
 
 
-def train(directory: Path, name: str, x: str, y: str, budget: str, batch: int, epochs: int = 1) -> tuple[float, float, int]:
+def train(
+    directory: Path, name: str, x: str, y: str, budget: str, batch: int, epochs: int = 1
+) -> tuple[float, float, int]:
     config = directory / f"{name}.yaml"
     config.write_text(CONFIG.format(name=name, x=x, y=y, budget=budget, batch=batch, epochs=epochs))
-    seconds, rss, _ = run_measured([sys.executable, "-m", "kerascli", "train", str(config), "--quiet", "--output-dir", str(directory / "runs")])
+    seconds, rss, _ = run_measured(
+        [sys.executable, "-m", "kerascli", "train", str(config), "--quiet", "--output-dir", str(directory / "runs")]
+    )
     run = next((directory / "runs" / name).iterdir())
     fit_seconds = json.loads((run / "run.json").read_text())["timings"]["fit"]
     return fit_seconds, rss, seconds
@@ -74,7 +78,9 @@ def main() -> None:
     parser.add_argument("--features", type=int, default=128)
     parser.add_argument("--budget", default="1GB", help="data.memory_budget of the streamed run")
     parser.add_argument("--batch-size", type=int, default=1024)
-    parser.add_argument("--workdir", type=Path, default=None, help="where the data goes (default: a temp dir, removed after)")
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="where the data goes (default: a temp dir, removed after)"
+    )
     args = parser.parse_args()
     directory = args.workdir or Path(tempfile.mkdtemp(prefix="kerascli-ooc-"))
     directory.mkdir(parents=True, exist_ok=True)
@@ -91,11 +97,19 @@ def main() -> None:
         in_memory = train(directory, "in_memory", "x8.npy", "y8.npy", "1TB", args.batch_size, epochs=8)
         tiny = train(directory, "tiny", "x_tiny.npy", "y_tiny.npy", "1TB", args.batch_size)
         rate_s, rate_m = args.rows / streamed[0], 8 * small / in_memory[0]
-        print(f"x.npy: {args.rows} x {args.features} float32 = {size:.2f} GiB; MLP {args.features}-256-10, batch {args.batch_size}, 1 epoch")
-        print(f"  streamed (budget {args.budget}): peak RSS {streamed[1]:7.0f} MiB, {rate_s:9.0f} samples/s (fit {streamed[0]:.1f} s)")
-        print(f"  in memory (1/8 = {small} rows, 8 epochs): peak RSS {in_memory[1]:7.0f} MiB, {rate_m:9.0f} samples/s (fit {in_memory[0]:.1f} s)")
+        print(
+            f"x.npy: {args.rows} x {args.features} float32 = {size:.2f} GiB; MLP {args.features}-256-10, batch {args.batch_size}, 1 epoch"
+        )
+        print(
+            f"  streamed (budget {args.budget}): peak RSS {streamed[1]:7.0f} MiB, {rate_s:9.0f} samples/s (fit {streamed[0]:.1f} s)"
+        )
+        print(
+            f"  in memory (1/8 = {small} rows, 8 epochs): peak RSS {in_memory[1]:7.0f} MiB, {rate_m:9.0f} samples/s (fit {in_memory[0]:.1f} s)"
+        )
         print(f"  for scale, the same command on 2048 rows: peak RSS {tiny[1]:7.0f} MiB (Python + JAX + XLA + Keras)")
-        print(f"  throughput ratio streamed / in-memory: {rate_s / rate_m:.3f} (target >= 0.8); streamed peak RSS <= 1024 MiB: {streamed[1] <= 1024}")
+        print(
+            f"  throughput ratio streamed / in-memory: {rate_s / rate_m:.3f} (target >= 0.8); streamed peak RSS <= 1024 MiB: {streamed[1] <= 1024}"
+        )
     finally:
         if args.workdir is None:
             shutil.rmtree(directory, ignore_errors=True)

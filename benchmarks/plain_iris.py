@@ -32,13 +32,16 @@ n_val = int(0.3 * len(x))
 x_val, y_val = x[order[:n_val]], y[order[:n_val]]
 x_train, y_train = x[order[n_val:]], y[order[n_val:]]
 
-model = keras.Sequential([
-    keras.Input(shape=(4,)),
-    keras.layers.Dense(16, activation="relu"),
-    keras.layers.Dense(3, activation="softmax"),
-])
-model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01),
-              loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model = keras.Sequential(
+    [
+        keras.Input(shape=(4,)),
+        keras.layers.Dense(16, activation="relu"),
+        keras.layers.Dense(3, activation="softmax"),
+    ]
+)
+model.compile(
+    optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+)
 model.fit(x_train, y_train, epochs=50, batch_size=16, validation_data=(x_val, y_val), verbose=0)
 print(model.evaluate(x_val, y_val, batch_size=16, return_dict=True, verbose=0))
 model.save(os.path.join(out_dir, "model.keras"))

@@ -47,18 +47,24 @@ class EpochTimes(keras.callbacks.Callback):
 keras.utils.set_random_seed(0)
 data = np.load(args.data)
 x, y = data["x"], data["y"]
-model = keras.Sequential([
-    keras.Input(shape=(x.shape[1],)),
-    keras.layers.Dense(256, activation="relu"),
-    keras.layers.Dense(256, activation="relu"),
-    keras.layers.Dense(10, activation="softmax"),
-])
+model = keras.Sequential(
+    [
+        keras.Input(shape=(x.shape[1],)),
+        keras.layers.Dense(256, activation="relu"),
+        keras.layers.Dense(256, activation="relu"),
+        keras.layers.Dense(10, activation="softmax"),
+    ]
+)
 times = EpochTimes()
 if args.naive:
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=args.epochs, callbacks=[times])
 else:
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                  steps_per_execution=args.steps_per_execution)
+    model.compile(
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=args.steps_per_execution,
+    )
     model.fit(x, y, epochs=args.epochs, batch_size=args.batch_size, callbacks=[times], verbose=0)
 print(json.dumps({"epoch_seconds": times.seconds, "rows": len(x)}))

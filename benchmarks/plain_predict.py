@@ -1,6 +1,6 @@
 """Predictions written by hand in Keras: load a model, predict, save a .npy file.
 
-    python benchmarks/plain_predict.py MODEL.keras INPUT.npy OUTPUT.npy BATCH_SIZE
+python benchmarks/plain_predict.py MODEL.keras INPUT.npy OUTPUT.npy BATCH_SIZE
 """
 
 import os

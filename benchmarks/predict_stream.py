@@ -49,7 +49,7 @@ def write_x(path: Path, rows: int, features: int, block: int = 1 << 20) -> None:
     rng = np.random.default_rng(0)
     x = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, features))
     for start in range(0, rows, block):
-        x[start:start + block] = rng.normal(size=(min(block, rows - start), features))
+        x[start : start + block] = rng.normal(size=(min(block, rows - start), features))
         x.flush()
     del x
 
@@ -61,7 +61,7 @@ def compare(run: str, x_path: str, batch_size: int, repeat: int) -> None:
     os.environ.setdefault("KERAS_BACKEND", "jax")
     import keras
 
-    from kerascli.config import document as config
+    from kerascli import config
     from kerascli.config import spec
     from kerascli.data import predictions
     from kerascli.data.predicting import predict_to_file
@@ -70,8 +70,8 @@ def compare(run: str, x_path: str, batch_size: int, repeat: int) -> None:
     doc = config.load(Path(run) / "config.yaml")
     cfg = spec.from_document(doc)
     x = np.load(x_path, mmap_mode="r")
-    model.predict(x[:batch_size * 2], batch_size=batch_size, verbose=0)  # compile both batch shapes first
-    model.predict(x[:batch_size + 1], batch_size=batch_size, verbose=0)
+    model.predict(x[: batch_size * 2], batch_size=batch_size, verbose=0)  # compile both batch shapes first
+    model.predict(x[: batch_size + 1], batch_size=batch_size, verbose=0)
     outputs = cfg.model.output_names()
     kinds = predictions.classifier_outputs(cfg, outputs)
     out = Path(x_path).with_name("compare.npy")
@@ -85,8 +85,20 @@ def compare(run: str, x_path: str, batch_size: int, repeat: int) -> None:
 
     for _ in range(repeat):
         timed("raw", lambda: model.predict(x, batch_size=batch_size, verbose=0))
-        timed("streamed", lambda: predict_to_file(model, spec.Source(path=x_path), doc, ("data", "predict"), target=out,
-                                                  batch_size=batch_size, output_names=outputs, labels={}, kinds=kinds))
+        timed(
+            "streamed",
+            lambda: predict_to_file(
+                model,
+                spec.Source(path=x_path),
+                doc,
+                ("data", "predict"),
+                target=out,
+                batch_size=batch_size,
+                output_names=outputs,
+                labels={},
+                kinds=kinds,
+            ),
+        )
     print(" ".join(f"{k.upper()}={v}" for k, v in best.items()))
 
 
@@ -109,7 +121,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         kind, run, x_path = args.child
-        return compare(run, x_path, args.batch_size, args.repeat) if kind == "compare" else raw_only(run, x_path, args.batch_size)
+        return (
+            compare(run, x_path, args.batch_size, args.repeat)
+            if kind == "compare"
+            else raw_only(run, x_path, args.batch_size)
+        )
     directory = args.workdir or Path(tempfile.mkdtemp(prefix="kerascli-predict-"))
     directory.mkdir(parents=True, exist_ok=True)
     try:
@@ -118,24 +134,66 @@ def main() -> None:
         np.save(directory / "train_x.npy", train_x)
         np.save(directory / "train_y.npy", (train_x[:, :3].argmax(axis=1)).astype(np.int32))
         (directory / "small.yaml").write_text(CONFIG)
-        run_measured([sys.executable, "-m", "kerascli", "train", str(directory / "small.yaml"), "--quiet", "--output-dir", str(directory / "runs")])
+        run_measured(
+            [
+                sys.executable,
+                "-m",
+                "kerascli",
+                "train",
+                str(directory / "small.yaml"),
+                "--quiet",
+                "--output-dir",
+                str(directory / "runs"),
+            ]
+        )
         run = str(next((directory / "runs" / "small").iterdir()))
         print(f"MLP {args.features}-64-3 (softmax), batch {args.batch_size}, float32 .npy input, .npy output")
         for rows in args.rows:
             x_path = directory / f"x{rows}.npy"
             write_x(x_path, rows, args.features)
-            seconds, rss, _ = run_measured([sys.executable, "-m", "kerascli", "predict", run, "--input", str(x_path),
-                                            "--output", str(directory / "p.npy"), "--batch-size", str(args.batch_size)])
+            seconds, rss, _ = run_measured(
+                [
+                    sys.executable,
+                    "-m",
+                    "kerascli",
+                    "predict",
+                    run,
+                    "--input",
+                    str(x_path),
+                    "--output",
+                    str(directory / "p.npy"),
+                    "--batch-size",
+                    str(args.batch_size),
+                ]
+            )
             assert np.load(directory / "p.npy", mmap_mode="r").shape == (rows, 3)
-            _, raw_rss, _ = run_measured([sys.executable, __file__, "--batch-size", str(args.batch_size), "--child", "raw", run, str(x_path)])
-            _, _, out = run_measured([sys.executable, __file__, "--batch-size", str(args.batch_size), "--repeat", str(args.repeat),
-                                      "--child", "compare", run, str(x_path)])
+            _, raw_rss, _ = run_measured(
+                [sys.executable, __file__, "--batch-size", str(args.batch_size), "--child", "raw", run, str(x_path)]
+            )
+            _, _, out = run_measured(
+                [
+                    sys.executable,
+                    __file__,
+                    "--batch-size",
+                    str(args.batch_size),
+                    "--repeat",
+                    str(args.repeat),
+                    "--child",
+                    "compare",
+                    run,
+                    str(x_path),
+                ]
+            )
             times = {k: float(v) for k, v in (part.split("=") for part in out.split()[-4:])}
             raw_t, streamed_t = times["RAW"], times["STREAMED"]
-            print(f"  {rows:>10} rows: kerascli predict peak RSS {rss:6.0f} MiB (whole command {seconds:.1f} s); "
-                  f"raw model.predict peak RSS {raw_rss:6.0f} MiB")
-            print(f"  {'':>10}       throughput streamed {rows / streamed_t:9.0f} rows/s, raw model.predict {rows / raw_t:9.0f} rows/s, "
-                  f"ratio {raw_t / streamed_t:.3f} (target >= 0.95); CPU-time ratio {times['RAW_CPU'] / times['STREAMED_CPU']:.3f}")
+            print(
+                f"  {rows:>10} rows: kerascli predict peak RSS {rss:6.0f} MiB (whole command {seconds:.1f} s); "
+                f"raw model.predict peak RSS {raw_rss:6.0f} MiB"
+            )
+            print(
+                f"  {'':>10}       throughput streamed {rows / streamed_t:9.0f} rows/s, raw model.predict {rows / raw_t:9.0f} rows/s, "
+                f"ratio {raw_t / streamed_t:.3f} (target >= 0.95); CPU-time ratio {times['RAW_CPU'] / times['STREAMED_CPU']:.3f}"
+            )
             x_path.unlink()
     finally:
         if args.workdir is None:

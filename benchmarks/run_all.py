@@ -72,7 +72,9 @@ def run(cmd: list[str], env: dict, cwd: Path | None = None, stderr=subprocess.DE
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     CPU.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} exited {proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:] if proc.stderr else ''}")
+        raise RuntimeError(
+            f"{' '.join(map(str, cmd))} exited {proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:] if proc.stderr else ''}"
+        )
     return seconds, proc.stdout
 
 
@@ -85,7 +87,7 @@ def alternate(reps: int, **candidates):
     names = list(candidates)
     out = {n: [] for n in names}
     for rep in range(reps):
-        for name in (names if rep % 2 == 0 else names[::-1]):
+        for name in names if rep % 2 == 0 else names[::-1]:
             out[name].append(candidates[name]())
     return out
 
@@ -109,16 +111,22 @@ class Table:
         print(f"  {name}: kerascli {ours} | plain Keras {theirs} | {ratio_text} | target {target} {note}", flush=True)
 
     def markdown(self) -> str:
-        lines = ["| benchmark | kerascli | plain Keras | ratio | target | spread (min–max) |",
-                 "| --- | --- | --- | --- | --- | --- |"]
+        lines = [
+            "| benchmark | kerascli | plain Keras | ratio | target | spread (min–max) |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
         lines += [f"| {' | '.join(str(c) for c in row)} |" for row in self.rows]
         return "\n".join(lines)
 
 
 def base_env(tmp: Path) -> dict:
     env = dict(os.environ)
-    env.update(KERAS_BACKEND="jax", KERAS_HOME=str(tmp / "keras-home"), KERASCLI_CACHE_DIR=str(tmp / "xla-warm"),
-               TF_CPP_MIN_LOG_LEVEL="2")
+    env.update(
+        KERAS_BACKEND="jax",
+        KERAS_HOME=str(tmp / "keras-home"),
+        KERASCLI_CACHE_DIR=str(tmp / "xla-warm"),
+        TF_CPP_MIN_LOG_LEVEL="2",
+    )
     env.pop("JAX_COMPILATION_CACHE_DIR", None)
     # As on a user's machine: bytecode is cached (an editable install has no
     # precompiled kerascli, and compiling it on every start costs ~0.1 s).
@@ -128,25 +136,34 @@ def base_env(tmp: Path) -> dict:
 
 # -- benchmarks --------------------------------------------------------------
 
+
 def bench_startup(table: Table, env: dict, tmp: Path, reps: int) -> None:
     cli = kerascli()
     config = REPO / "configs" / "iris.yaml"
     run(cli + ["--help"], env)  # warm the file cache
+
     def timed(cmd):
         return lambda: (run(cmd, env)[0], CPU[-1])
 
-    both = alternate(max(reps, 5),
-                     help=timed(cli + ["--help"]),
-                     validate=timed(cli + ["validate", str(config)]),
-                     keras=timed([PY, "-c", "import keras"]),
-                     python=timed([PY, "-c", "pass"]))
+    both = alternate(
+        max(reps, 5),
+        help=timed(cli + ["--help"]),
+        validate=timed(cli + ["validate", str(config)]),
+        keras=timed([PY, "-c", "import keras"]),
+        python=timed([PY, "-c", "pass"]),
+    )
     wall = {k: [w for w, _ in v] for k, v in both.items()}
     cpu = {k: [c for _, c in v] for k, v in both.items()}
     med = {k: (statistics.median(wall[k]), statistics.median(cpu[k])) for k in both}
     for name, target in (("help", "≤ 0.25 s"), ("validate", "≤ 0.30 s")):
-        table.add(f"start-up: `kerascli {name}`, wall (CPU)", f"{med[name][0]:.2f} s ({med[name][1]:.2f} s)",
-                  f"{med['keras'][0]:.2f} s ({med['keras'][1]:.2f} s) for `import keras`",
-                  f"{ratio(wall[name], wall['keras']):.2f}×", target, spread(wall[name]))
+        table.add(
+            f"start-up: `kerascli {name}`, wall (CPU)",
+            f"{med[name][0]:.2f} s ({med[name][1]:.2f} s)",
+            f"{med['keras'][0]:.2f} s ({med['keras'][1]:.2f} s) for `import keras`",
+            f"{ratio(wall[name], wall['keras']):.2f}×",
+            target,
+            spread(wall[name]),
+        )
     print(f"  (bare `python -c pass`: {med['python'][0]:.2f} s wall, {med['python'][1]:.2f} s CPU)")
 
 
@@ -178,9 +195,14 @@ def bench_iris(table: Table, env: dict, tmp: Path, reps: int) -> None:
     plain_s = statistics.median(times["plain"])
     for name, label in (("warm", "cache warm (a re-run)"), ("cold", "cache cold (first run)")):
         ours = statistics.median(times[name])
-        table.add(f"Iris train, 50 epochs, wall (CPU), {label}", f"{ours:.2f} s ({cpu[name]:.2f} s)",
-                  f"{plain_s:.2f} s ({cpu['plain']:.2f} s)",
-                  f"{ratio(times[name], times['plain']):.2f}× time", "≤ 4 s and ≤ 1.15×", spread(times[name]))
+        table.add(
+            f"Iris train, 50 epochs, wall (CPU), {label}",
+            f"{ours:.2f} s ({cpu[name]:.2f} s)",
+            f"{plain_s:.2f} s ({cpu['plain']:.2f} s)",
+            f"{ratio(times[name], times['plain']):.2f}× time",
+            "≤ 4 s and ≤ 1.15×",
+            spread(times[name]),
+        )
 
 
 def make_mlp_data(tmp: Path) -> dict[str, Path]:
@@ -206,7 +228,8 @@ def mlp_config(tmp: Path, data: Path, name: str, fit: str, compile_extra: str = 
         "    - {type: Dense, units: 256, activation: relu}\n"
         "    - {type: Dense, units: 10, activation: softmax}\n"
         f"compile: {{optimizer: adam, loss: sparse_categorical_crossentropy, metrics: [accuracy]{compile_extra}}}\n"
-        f"fit: {fit}\n")
+        f"fit: {fit}\n"
+    )
     return path
 
 
@@ -226,22 +249,36 @@ def plain_samples_per_second(args: list[str], env: dict) -> float:
 
 def bench_mlp(table: Table, env: dict, tmp: Path, reps: int, data: dict) -> None:
     config = mlp_config(tmp, data["float32"], "mlp-exact", "{epochs: 4, batch_size: 128}", ", steps_per_execution: 1")
-    rates = alternate(reps,
-                      ours=lambda: kerascli_samples_per_second(config, env, tmp / "mlp-runs"),
-                      plain=lambda: plain_samples_per_second([str(data["float32"]), "--epochs", "4", "--batch-size", "128"], env))
-    table.add("MLP 100k rows, batch 128, same settings, samples/s (epochs 2+)",
-              f"{statistics.median(rates['ours']):,.0f}", f"{statistics.median(rates['plain']):,.0f}",
-              f"{ratio(rates['ours'], rates['plain']):.3f}×", "≥ 0.98×", spread(rates["ours"]) + " vs " + spread(rates["plain"]))
+    rates = alternate(
+        reps,
+        ours=lambda: kerascli_samples_per_second(config, env, tmp / "mlp-runs"),
+        plain=lambda: plain_samples_per_second([str(data["float32"]), "--epochs", "4", "--batch-size", "128"], env),
+    )
+    table.add(
+        "MLP 100k rows, batch 128, same settings, samples/s (epochs 2+)",
+        f"{statistics.median(rates['ours']):,.0f}",
+        f"{statistics.median(rates['plain']):,.0f}",
+        f"{ratio(rates['ours'], rates['plain']):.3f}×",
+        "≥ 0.98×",
+        spread(rates["ours"]) + " vs " + spread(rates["plain"]),
+    )
 
 
 def bench_defaults(table: Table, env: dict, tmp: Path, reps: int, data: dict) -> None:
     config = mlp_config(tmp, data["float64"], "mlp-defaults", "{epochs: 3}")
-    rates = alternate(reps,
-                      ours=lambda: kerascli_samples_per_second(config, env, tmp / "mlp-runs"),
-                      plain=lambda: plain_samples_per_second([str(data["float64"]), "--naive", "--epochs", "3"], env))
-    table.add("MLP 100k rows, each with its defaults (batch 32), samples/s (epochs 2+)",
-              f"{statistics.median(rates['ours']):,.0f}", f"{statistics.median(rates['plain']):,.0f} (naive script)",
-              f"{ratio(rates['ours'], rates['plain']):.2f}×", "≥ 1.3×", spread(rates["ours"]) + " vs " + spread(rates["plain"]))
+    rates = alternate(
+        reps,
+        ours=lambda: kerascli_samples_per_second(config, env, tmp / "mlp-runs"),
+        plain=lambda: plain_samples_per_second([str(data["float64"]), "--naive", "--epochs", "3"], env),
+    )
+    table.add(
+        "MLP 100k rows, each with its defaults (batch 32), samples/s (epochs 2+)",
+        f"{statistics.median(rates['ours']):,.0f}",
+        f"{statistics.median(rates['plain']):,.0f} (naive script)",
+        f"{ratio(rates['ours'], rates['plain']):.2f}×",
+        "≥ 1.3×",
+        spread(rates["ours"]) + " vs " + spread(rates["plain"]),
+    )
 
 
 def bench_predict(table: Table, env: dict, tmp: Path, reps: int, data: dict) -> None:
@@ -251,13 +288,40 @@ def bench_predict(table: Table, env: dict, tmp: Path, reps: int, data: dict) -> 
     for batch in (128, 1024):
         times = alternate(
             reps,
-            ours=lambda: run(kerascli() + ["predict", run_dir, "--input", str(data["predict"]), "--output",
-                                           str(tmp / "ours.npy"), "--batch-size", str(batch)], env)[0],
-            plain=lambda: run([PY, str(HERE / "plain_predict.py"), f"{run_dir}/model.keras", str(data["predict"]),
-                               str(tmp / "plain.npy"), str(batch)], env)[0])
-        table.add(f"predict 100k rows, batch {batch}, .npy written, wall", f"{statistics.median(times['ours']):.2f} s",
-                  f"{statistics.median(times['plain']):.2f} s", f"{ratio(times['plain'], times['ours']):.2f}× speed",
-                  "≥ 0.95×", spread(times["ours"]) + " vs " + spread(times["plain"]))
+            ours=lambda batch=batch: run(
+                kerascli()
+                + [
+                    "predict",
+                    run_dir,
+                    "--input",
+                    str(data["predict"]),
+                    "--output",
+                    str(tmp / "ours.npy"),
+                    "--batch-size",
+                    str(batch),
+                ],
+                env,
+            )[0],
+            plain=lambda batch=batch: run(
+                [
+                    PY,
+                    str(HERE / "plain_predict.py"),
+                    f"{run_dir}/model.keras",
+                    str(data["predict"]),
+                    str(tmp / "plain.npy"),
+                    str(batch),
+                ],
+                env,
+            )[0],
+        )
+        table.add(
+            f"predict 100k rows, batch {batch}, .npy written, wall",
+            f"{statistics.median(times['ours']):.2f} s",
+            f"{statistics.median(times['plain']):.2f} s",
+            f"{ratio(times['plain'], times['ours']):.2f}× speed",
+            "≥ 0.95×",
+            spread(times["ours"]) + " vs " + spread(times["plain"]),
+        )
 
 
 def bench_cnn(table: Table, env: dict, tmp: Path, reps: int) -> None:
@@ -282,20 +346,26 @@ def bench_cnn(table: Table, env: dict, tmp: Path, reps: int) -> None:
         "    - {type: Flatten}\n"
         "    - {type: Dense, units: 10, activation: softmax}\n"
         "compile: {optimizer: adam, loss: sparse_categorical_crossentropy, steps_per_execution: 1}\n"
-        f"fit: {{epochs: {epochs}, batch_size: 128}}\n")
+        f"fit: {{epochs: {epochs}, batch_size: 128}}\n"
+    )
 
     def ours():
         _, stdout = run(kerascli() + ["train", str(config), "--quiet", "-o", str(tmp / "cnn-runs")], env)
         run_dir = Path(stdout.strip().splitlines()[-1].split("run: ", 1)[1])
-        return samples / statistics.median(json.loads((run_dir / "run.json").read_text())["profile"]["epoch_seconds"][1:])
+        return samples / statistics.median(
+            json.loads((run_dir / "run.json").read_text())["profile"]["epoch_seconds"][1:]
+        )
 
     def plain(backend):
         def measure():
-            _, stdout = run([PY, str(HERE / "cnn_pool.py"), "--worker", "--epochs", str(epochs), "--samples", str(samples)],
-                            {**env, "KERAS_BACKEND": backend})
-            line = next(l for l in stdout.splitlines() if l.startswith("RESULT "))
-            times = json.loads(line[len("RESULT "):])["epoch_s"][1:]
+            _, stdout = run(
+                [PY, str(HERE / "cnn_pool.py"), "--worker", "--epochs", str(epochs), "--samples", str(samples)],
+                {**env, "KERAS_BACKEND": backend},
+            )
+            line = next(row for row in stdout.splitlines() if row.startswith("RESULT "))
+            times = json.loads(line[len("RESULT ") :])["epoch_s"][1:]
             return samples / statistics.median(times)
+
         return measure
 
     candidates = {"ours": ours, "jax": plain("jax")}
@@ -303,13 +373,23 @@ def bench_cnn(table: Table, env: dict, tmp: Path, reps: int) -> None:
     if has_tf:
         candidates["tf"] = plain("tensorflow")
     rates = alternate(reps, **candidates)
-    table.add("small CNN 28×28×1, batch 128, JAX, samples/s (epochs 2+)", f"{statistics.median(rates['ours']):,.0f} (fast pool)",
-              f"{statistics.median(rates['jax']):,.0f}", f"{ratio(rates['ours'], rates['jax']):.2f}×", "faster",
-              spread(rates["ours"]) + " vs " + spread(rates["jax"]))
+    table.add(
+        "small CNN 28×28×1, batch 128, JAX, samples/s (epochs 2+)",
+        f"{statistics.median(rates['ours']):,.0f} (fast pool)",
+        f"{statistics.median(rates['jax']):,.0f}",
+        f"{ratio(rates['ours'], rates['jax']):.2f}×",
+        "faster",
+        spread(rates["ours"]) + " vs " + spread(rates["jax"]),
+    )
     if has_tf:
-        table.add("small CNN, kerascli on JAX vs plain Keras on TensorFlow", f"{statistics.median(rates['ours']):,.0f}",
-                  f"{statistics.median(rates['tf']):,.0f} (TF)", f"{ratio(rates['ours'], rates['tf']):.2f}×", "≥ 0.8× (within 1.25×)",
-                  spread(rates["ours"]) + " vs " + spread(rates["tf"]))
+        table.add(
+            "small CNN, kerascli on JAX vs plain Keras on TensorFlow",
+            f"{statistics.median(rates['ours']):,.0f}",
+            f"{statistics.median(rates['tf']):,.0f} (TF)",
+            f"{ratio(rates['ours'], rates['tf']):.2f}×",
+            "≥ 0.8× (within 1.25×)",
+            spread(rates["ours"]) + " vs " + spread(rates["tf"]),
+        )
     else:
         print("  (TensorFlow not installed: no TF row)")
 
@@ -371,8 +451,10 @@ def main() -> None:
                 bench_cnn(table, env, tmp, min(args.reps, 2))  # ~2 min per run on a busy 2-core machine
     print()
     print(f"Machine: {machine()}")
-    print(f"Load average before/after: {load_before[0]:.1f} / {os.getloadavg()[0]:.1f}; "
-          f"{args.reps} alternating reps; {time.time() - started:.0f} s in all")
+    print(
+        f"Load average before/after: {load_before[0]:.1f} / {os.getloadavg()[0]:.1f}; "
+        f"{args.reps} alternating reps; {time.time() - started:.0f} s in all"
+    )
     print()
     print(table.markdown())
 

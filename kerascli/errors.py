@@ -57,9 +57,7 @@ class ConfigError(KerasCliError):
     exit_code = 2
 
     def __init__(self, problems: list[Problem]):
-        self.problems = sorted(
-            problems, key=lambda p: (p.file, p.line or 10**9, p.col, p.path)
-        )
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line or 10**9, p.col, p.path))
         super().__init__("\n".join(p.render() for p in self.problems))
 
     def lines(self) -> list[str]:

@@ -22,21 +22,33 @@ DATA = "data/iris.csv"
 
 BASES = [
     {
-        "name": "fuzz", "seed": 1,
+        "name": "fuzz",
+        "seed": 1,
         "data": {"train": {"path": DATA, "y": "species"}, "validation": {"split": 0.25}},
-        "model": {"layers": [
-            {"type": "Dense", "units": 4, "activation": "relu", "kernel_initializer": "he_normal"},
-            {"type": "Dropout", "rate": 0.1},
-            {"type": "Dense", "units": 3, "activation": "softmax"},
-        ]},
-        "compile": {"optimizer": {"type": "Adam", "learning_rate": 0.01},
-                    "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]},
+        "model": {
+            "layers": [
+                {"type": "Dense", "units": 4, "activation": "relu", "kernel_initializer": "he_normal"},
+                {"type": "Dropout", "rate": 0.1},
+                {"type": "Dense", "units": 3, "activation": "softmax"},
+            ]
+        },
+        "compile": {
+            "optimizer": {"type": "Adam", "learning_rate": 0.01},
+            "loss": "sparse_categorical_crossentropy",
+            "metrics": ["accuracy"],
+        },
         "fit": {"epochs": 1, "batch_size": 32, "callbacks": [{"type": "EarlyStopping", "patience": 1}]},
     },
     {
-        "name": "fuzz-graph", "seed": 2,
-        "data": {"train": {"path": DATA, "x": {"a": ["sepal_length", "sepal_width"], "b": ["petal_length", "petal_width"]},
-                           "y": "species"}},
+        "name": "fuzz-graph",
+        "seed": 2,
+        "data": {
+            "train": {
+                "path": DATA,
+                "x": {"a": ["sepal_length", "sepal_width"], "b": ["petal_length", "petal_width"]},
+                "y": "species",
+            }
+        },
         "model": {
             "inputs": {"a": {"shape": [2]}, "b": {"shape": [2]}},
             "layers": [
@@ -52,9 +64,40 @@ BASES = [
     },
 ]
 
-NAMES = ["Dense", "Dence", "Conv2D", "Lambda", "ref", "Flatten", "Add", "BatchNormalization", "", "LSTM",
-         "type", "units", "inputs", "layers", "model", "fit", "epochs", "class_name", "module", "../../x",
-         "adam", "mse", "a", "ha", "out", "input", "relu", "softmax", "x", "y", "path", "split"]
+NAMES = [
+    "Dense",
+    "Dence",
+    "Conv2D",
+    "Lambda",
+    "ref",
+    "Flatten",
+    "Add",
+    "BatchNormalization",
+    "",
+    "LSTM",
+    "type",
+    "units",
+    "inputs",
+    "layers",
+    "model",
+    "fit",
+    "epochs",
+    "class_name",
+    "module",
+    "../../x",
+    "adam",
+    "mse",
+    "a",
+    "ha",
+    "out",
+    "input",
+    "relu",
+    "softmax",
+    "x",
+    "y",
+    "path",
+    "split",
+]
 
 JUNK = st.one_of(
     st.integers(min_value=-(2**40), max_value=2**40),
@@ -118,7 +161,13 @@ def mutated_config(draw) -> str:
         text = text[: draw(st.integers(0, len(text)))]
     elif garble == "insert":
         at = draw(st.integers(0, len(text)))
-        text = text[:at] + draw(st.sampled_from(["\t", ": ", "- ", "{", "]", "'", "!!python/name:os.system ", "&a ", "*a", "\n  ", "%"])) + text[at:]
+        text = (
+            text[:at]
+            + draw(
+                st.sampled_from(["\t", ": ", "- ", "{", "]", "'", "!!python/name:os.system ", "&a ", "*a", "\n  ", "%"])
+            )
+            + text[at:]
+        )
     return text
 
 

@@ -68,12 +68,18 @@ def test_bad_input(path, tmp_path, monkeypatch):
     assert not (tmp_path / "runs").exists(), "a failed command left a run directory"
 
 
-@pytest.mark.parametrize("make, expected", [
-    (lambda d: d / "missing.yaml", "{config}: no such file"),
-    (lambda d: (d / "dir.yaml").mkdir() or d / "dir.yaml", "{config}: is a directory, expected a YAML config file"),
-    (lambda d: (d / "latin1.yaml", (d / "latin1.yaml").write_bytes(b"name: caf\xe9\n"))[0],
-     "{config}: cannot read the config: 'utf-8' codec can't decode byte 0xe9 in position 9: invalid continuation byte"),
-], ids=["missing-file", "directory", "not-utf8"])
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (lambda d: d / "missing.yaml", "{config}: no such file"),
+        (lambda d: (d / "dir.yaml").mkdir() or d / "dir.yaml", "{config}: is a directory, expected a YAML config file"),
+        (
+            lambda d: (d / "latin1.yaml", (d / "latin1.yaml").write_bytes(b"name: caf\xe9\n"))[0],
+            "{config}: cannot read the config: 'utf-8' codec can't decode byte 0xe9 in position 9: invalid continuation byte",
+        ),
+    ],
+    ids=["missing-file", "directory", "not-utf8"],
+)
 def test_unusable_config_file(make, expected, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     path = make(tmp_path)
@@ -91,6 +97,7 @@ def test_unreadable_config_file(tmp_path, monkeypatch):
     path.write_text("model: {layers: [{type: Dense, units: 1}]}\n")
     path.chmod(0)
     if os.access(path, os.R_OK):  # root reads any file: make the read fail as it would for a user
+
         def refuse(self, *args, **kwargs):
             raise PermissionError(13, "Permission denied", str(self))
 

@@ -27,7 +27,10 @@ def test_tensorboard_without_tensorflow_is_a_clear_error_before_the_run(cli, wor
     config = write_config(workdir, TENSORBOARD)
     result = cli("train", config, "--quiet")
     assert result.exit_code == 2
-    assert "config.yaml:11:7: fit.callbacks[0]: callback TensorBoard needs tensorflow, which is not installed: pip install tensorflow" in result.output
+    assert (
+        "config.yaml:11:7: fit.callbacks[0]: callback TensorBoard needs tensorflow, which is not installed: pip install tensorflow"
+        in result.output
+    )
     assert "CSVLogger" in result.output
     assert not (workdir / "runs").exists()
 

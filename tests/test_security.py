@@ -19,25 +19,54 @@ MODEL = "model:\n  layers:\n    - {type: Dense, units: 3, activation: softmax}\n
 DATA = "data:\n  train: {path: data/iris.csv, y: species}\n"
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("name: !!python/object/apply:os.system ['true']\n" + MODEL,
-     "config.yaml:1:7: name: YAML tag '!!python/object/apply:os.system' is not allowed"),
-    ("seed: !!python/name:os.getpid\n" + MODEL, "YAML tag '!!python/name:os.getpid' is not allowed"),
-    (DATA + "model:\n  layers:\n    - {type: Dense, units: 3, kernel_initializer: {class_name: Zeros, module: os, config: {}}}\n",
-     "model.layers[0].kernel_initializer.class_name: 'class_name' is not allowed in a config"),
-    (DATA + "model:\n  layers:\n    - {type: Dense, units: 3, dtype: {registered_name: 'builtins>eval', config: {}}}\n",
-     "model.layers[0].dtype.registered_name: 'registered_name' is not allowed in a config"),
-    (DATA + MODEL + "compile:\n  optimizer: {type: Adam, learning_rate: {module: os, class_name: system}}\n",
-     "compile.optimizer.learning_rate.module: 'module' is not allowed in a config"),
-    (DATA + "model:\n  layers:\n    - {type: Lambda, function: 'lambda x: __import__(\"os\").system(\"true\")'}\n",
-     "layer 'Lambda' cannot be used from a config (needs a Python callable)"),
-    (DATA + MODEL + "fit:\n  callbacks: [{type: LambdaCallback, on_train_begin: print}]\n",
-     "callback 'LambdaCallback' cannot be used from a config (needs Python callables)"),
-    (DATA + MODEL + "fit:\n  callbacks: [{type: BackupAndRestore, backup_dir: ../../elsewhere}]\n",
-     "fit.callbacks[0].backup_dir: expected a path inside the run directory, got '../../elsewhere'"),
-    (DATA + MODEL + "name: ../../etc\n", "name: expected a name of letters, digits"),
-], ids=["python-object", "python-name", "module-in-kwarg", "registered-name", "module-in-schedule",
-        "lambda-layer", "lambda-callback", "callback-path", "run-name"])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "name: !!python/object/apply:os.system ['true']\n" + MODEL,
+            "config.yaml:1:7: name: YAML tag '!!python/object/apply:os.system' is not allowed",
+        ),
+        ("seed: !!python/name:os.getpid\n" + MODEL, "YAML tag '!!python/name:os.getpid' is not allowed"),
+        (
+            DATA
+            + "model:\n  layers:\n    - {type: Dense, units: 3, kernel_initializer: {class_name: Zeros, module: os, config: {}}}\n",
+            "model.layers[0].kernel_initializer.class_name: 'class_name' is not allowed in a config",
+        ),
+        (
+            DATA
+            + "model:\n  layers:\n    - {type: Dense, units: 3, dtype: {registered_name: 'builtins>eval', config: {}}}\n",
+            "model.layers[0].dtype.registered_name: 'registered_name' is not allowed in a config",
+        ),
+        (
+            DATA + MODEL + "compile:\n  optimizer: {type: Adam, learning_rate: {module: os, class_name: system}}\n",
+            "compile.optimizer.learning_rate.module: 'module' is not allowed in a config",
+        ),
+        (
+            DATA + 'model:\n  layers:\n    - {type: Lambda, function: \'lambda x: __import__("os").system("true")\'}\n',
+            "layer 'Lambda' cannot be used from a config (needs a Python callable)",
+        ),
+        (
+            DATA + MODEL + "fit:\n  callbacks: [{type: LambdaCallback, on_train_begin: print}]\n",
+            "callback 'LambdaCallback' cannot be used from a config (needs Python callables)",
+        ),
+        (
+            DATA + MODEL + "fit:\n  callbacks: [{type: BackupAndRestore, backup_dir: ../../elsewhere}]\n",
+            "fit.callbacks[0].backup_dir: expected a path inside the run directory, got '../../elsewhere'",
+        ),
+        (DATA + MODEL + "name: ../../etc\n", "name: expected a name of letters, digits"),
+    ],
+    ids=[
+        "python-object",
+        "python-name",
+        "module-in-kwarg",
+        "registered-name",
+        "module-in-schedule",
+        "lambda-layer",
+        "lambda-callback",
+        "callback-path",
+        "run-name",
+    ],
+)
 def test_config_cannot_name_code(cli, workdir, text, expected):
     path = write_config(workdir, text)
     for command in ("validate", "train"):
@@ -107,9 +136,12 @@ def plugin_module(workdir, monkeypatch):
 
 
 def test_custom_layers_come_only_from_plugins_named_on_the_command_line(cli, workdir, plugin_module):
-    path = write_config(workdir, DATA + "seed: 1\nmodel:\n  layers:\n    - {type: Scale, factor: 0.5}\n"
-                                 "    - {type: Dense, units: 3, activation: softmax}\n"
-                                 "compile: {loss: sparse_categorical_crossentropy}\n")
+    path = write_config(
+        workdir,
+        DATA + "seed: 1\nmodel:\n  layers:\n    - {type: Scale, factor: 0.5}\n"
+        "    - {type: Dense, units: 3, activation: softmax}\n"
+        "compile: {loss: sparse_categorical_crossentropy}\n",
+    )
     result = cli("validate", path)
     assert result.exit_code == 2 and "model.layers[0].type: unknown layer 'Scale'" in result.stderr
 
@@ -134,11 +166,16 @@ def test_a_plugin_that_fails_to_import_is_a_usage_error(cli, workdir):
 
 
 def test_the_builder_refuses_serialized_objects_even_without_validation(workdir):
-    from kerascli.config import document as config
+    from kerascli import config
     from kerascli.errors import ConfigError
     from kerascli.model import objects as build
 
     doc = config.parse("model: {}\n", "c.yaml", workdir / "c.yaml")
     with pytest.raises(ConfigError, match=r"model.layers\[0\].kernel_initializer.module: 'module' is not allowed"):
-        build.make_layer("Dense", {"units": 2, "kernel_initializer": {"module": "os", "class_name": "system"}},
-                         None, doc, ("model", "layers", 0))
+        build.make_layer(
+            "Dense",
+            {"units": 2, "kernel_initializer": {"module": "os", "class_name": "system"}},
+            None,
+            doc,
+            ("model", "layers", 0),
+        )

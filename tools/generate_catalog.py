@@ -1,4 +1,4 @@
-"""Regenerates kerascli/catalog.json from the installed Keras.
+"""Regenerates kerascli/config/catalog.json from the installed Keras.
 
 Usage:
     python tools/generate_catalog.py            # rewrite the catalogue
@@ -39,13 +39,15 @@ def main(argv=None) -> int:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from kerascli.config import catalog
+    from kerascli.engine.keras_import import load_keras
+    from kerascli.introspection import generate
 
     own_home = "KERAS_HOME" not in os.environ
     with tempfile.TemporaryDirectory(prefix="kerascli-keras-home-") as home:
         if own_home:
             os.environ["KERAS_HOME"] = home
         try:
-            text = catalog.dumps_catalog(catalog.generate_catalog())
+            text = generate.dumps_catalog(generate.generate_catalog(load_keras()))
         finally:
             if own_home:
                 del os.environ["KERAS_HOME"]
@@ -55,8 +57,7 @@ def main(argv=None) -> int:
     if args.check:
         if current != text:
             print(
-                f"{path} is stale for the installed Keras; "
-                "run: python tools/generate_catalog.py",
+                f"{path} is stale for the installed Keras; run: python tools/generate_catalog.py",
                 file=sys.stderr,
             )
             return 1

@@ -96,15 +96,21 @@ def main() -> None:
     a_names = [f"a{i}" for i in range(1, 7)]
     b_names = [f"b{i}" for i in range(1, 4)]
     a, b, label = two_branch()
-    write_csv(HERE / "two_branch.csv", a_names + b_names + ["label"],
-              [ra + rb + [t] for ra, rb, t in zip(a.tolist(), b.tolist(), label.tolist())])
+    write_csv(
+        HERE / "two_branch.csv",
+        a_names + b_names + ["label"],
+        [ra + rb + [t] for ra, rb, t in zip(a.tolist(), b.tolist(), label.tolist())],
+    )
     a, b, _ = two_branch(rows=12, seed=11)
     write_csv(HERE / "two_branch-new.csv", a_names + b_names, [ra + rb for ra, rb in zip(a.tolist(), b.tolist())])
 
     f_names = [f"f{i}" for i in range(1, 9)]
     x, kind, value = multihead()
-    write_csv(HERE / "multihead.csv", f_names + ["kind", "value"],
-              [r + [k, v] for r, k, v in zip(x.tolist(), kind.tolist(), value.tolist())])
+    write_csv(
+        HERE / "multihead.csv",
+        f_names + ["kind", "value"],
+        [r + [k, v] for r, k, v in zip(x.tolist(), kind.tolist(), value.tolist())],
+    )
     x, _, _ = multihead(rows=12, seed=12)
     write_csv(HERE / "multihead-new.csv", f_names, x.tolist())
 

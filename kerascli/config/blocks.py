@@ -60,7 +60,9 @@ def substitute(value: Any, params: dict[str, Any]) -> Any:
     return value
 
 
-def instance_params(block: str, defaults: dict[str, Any], given: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+def instance_params(
+    block: str, defaults: dict[str, Any], given: dict[str, Any]
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """The parameters of one block instance: the defaults, overridden by `given`.
 
     Returns:
@@ -72,12 +74,16 @@ def instance_params(block: str, defaults: dict[str, Any], given: dict[str, Any])
         if name not in defaults:
             hint = difflib.get_close_matches(str(name), list(defaults), n=1, cutoff=0.6)
             declared = ", ".join(defaults) or "none"
-            message = f"unknown parameter '{name}' of block '{block}'" + (f" (did you mean '{hint[0]}'?)" if hint else f"; its parameters are: {declared}")
+            message = f"unknown parameter '{name}' of block '{block}'" + (
+                f" (did you mean '{hint[0]}'?)" if hint else f"; its parameters are: {declared}"
+            )
             problems.append((name, message))
     return {**defaults, **{k: v for k, v in given.items() if k in defaults}}, problems
 
 
-def bind_inputs(block_inputs: list[str], inputs: Any, default: str | None) -> tuple[list[tuple[str, str, Key]], str | None]:
+def bind_inputs(
+    block_inputs: list[str], inputs: Any, default: str | None
+) -> tuple[list[tuple[str, str, Key]], str | None]:
     """Binds a block call's `inputs` to the block's declared inputs.
 
     Args:
@@ -138,7 +144,7 @@ def block_cycle(blocks: dict[str, Any]) -> list[str] | None:
         if state.get(name) == 2:
             return None
         if state.get(name) == 1:
-            return path[path.index(name):] + [name]
+            return path[path.index(name) :] + [name]
         state[name] = 1
         for other in uses[name]:
             found = visit(other, path + [name])

@@ -55,6 +55,10 @@ class CycleError(Exception):
         super().__init__(cycle)
         self.cycle = cycle
 
+    def message(self, names: list[str]) -> str:
+        """`cycle in the graph: a -> b -> a`, with the nodes' names."""
+        return "cycle in the graph: " + " -> ".join(names[j] for j in self.cycle)
+
 
 def input_refs(inputs: Any, index: int, names: list[str], input_names: list[str]) -> list[Ref]:
     """The names a node reads: its `inputs`, or the previous node by default.
@@ -88,6 +92,26 @@ def input_refs(inputs: Any, index: int, names: list[str], input_names: list[str]
     return []
 
 
+def node_order(reads: list[list[str]], names: list[str], input_names: list[str], shares: list) -> list[int]:
+    """The order to build a graph's nodes in: each after the nodes it reads or shares.
+
+    Args:
+        reads: for each node, the names it reads (see `input_refs`).
+        names: the node names.
+        input_names: the graph's inputs (never nodes to wait for).
+        shares: for each node, the name of the node whose layer it shares, or None.
+
+    Raises:
+        CycleError: with the indices along the first cycle found.
+    """
+    index = {n: i for i, n in enumerate(names)}
+    deps = [[index[r] for r in rs if r in index and r not in input_names] for rs in reads]
+    for i, share in enumerate(shares):
+        if share in index:
+            deps[i].append(index[share])
+    return build_order(deps)
+
+
 def build_order(deps: list[list[int]]) -> list[int]:
     """Node indices ordered so that each node follows the nodes it depends on.
 
@@ -115,7 +139,7 @@ def build_order(deps: list[list[int]]) -> list[int]:
                 state[node] = 2
                 order.append(node)
             elif state[nxt] == 1:
-                raise CycleError(path[path.index(nxt):] + [nxt])
+                raise CycleError(path[path.index(nxt) :] + [nxt])
             elif state[nxt] == 0:
                 state[nxt] = 1
                 path.append(nxt)

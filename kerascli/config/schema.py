@@ -27,6 +27,7 @@ from typing import Any
 
 from kerascli.config.catalog import Catalog, Entry, load_catalog
 from kerascli.config.checks import NESTED_KINDS
+from kerascli.config.tables import SINGULAR
 
 SCHEMA_ID = "https://github.com/kerascli/kerascli/schemas/kerascli.schema.json"
 
@@ -98,8 +99,11 @@ def build_schema(catalog: Catalog | None = None) -> dict:
         # Without `blocks:` every node type must be a Keras layer; with blocks,
         # a type may also name a block (checked by `kerascli validate`).
         schema["if"] = {"not": {"required": ["blocks"]}}
-        schema["then"] = {"properties": {"model": {"properties": {"layers": {
-            "items": {"properties": {"type": {"$ref": "#/$defs/layer_name"}}}}}}}}
+        schema["then"] = {
+            "properties": {
+                "model": {"properties": {"layers": {"items": {"properties": {"type": {"$ref": "#/$defs/layer_name"}}}}}}
+            }
+        }
     ordered = {k: schema[k] for k in ("$schema", "$id", "title", "description") if k in schema}
     ordered.update({k: v for k, v in schema.items() if k not in ordered})
     return ordered
@@ -114,7 +118,7 @@ def write_schema(path) -> None:
     """Writes the schema to `path` atomically, readable by everyone (0644)."""
     import os
 
-    from kerascli.run.rundir import write_text
+    from kerascli.atomic import write_text
 
     write_text(path, dumps_schema(build_schema()))
     os.chmod(path, 0o644)
@@ -144,7 +148,7 @@ class _Builder:
 
     def name_ref(self, kind: str, classes_only: bool = False) -> dict:
         """A `$ref` to the definition of the names of `kind`."""
-        key = f"{_singular(kind)}_{'class' if classes_only else 'name'}"
+        key = f"{SINGULAR[kind]}_{'class' if classes_only else 'name'}"
         if key not in self.defs:
             names = []
             for name in self.catalog.names(kind):
@@ -155,14 +159,14 @@ class _Builder:
                 if name != entry.name:
                     text = f"{entry.name}: {text}" if text else entry.name
                 names.append({"const": name, "description": text} if text else {"const": name})
-            self.defs[key] = {"description": f"A Keras {_singular(kind).replace('_', ' ')} name.", "anyOf": names}
+            self.defs[key] = {"description": f"A Keras {SINGULAR[kind].replace('_', ' ')} name.", "anyOf": names}
         return {"$ref": f"#/$defs/{key}"}
 
     # -- keras objects ---------------------------------------------------
 
     def object_ref(self, kind: str) -> str:
         """The `$ref` target of "a `kind` given by name or as `{type: ...}`"."""
-        key = _singular(kind)
+        key = SINGULAR[kind]
         if key not in self.done:
             self.done.add(key)
             self.defs[key] = {
@@ -177,10 +181,12 @@ class _Builder:
             if entry.form != "class":
                 continue
             types = [entry.name] + sorted(a for a, c in self.catalog.aliases(kind).items() if c == entry.name)
-            branches.append({
-                "if": {"properties": {"type": {"enum": types}}, "required": ["type"]},
-                "then": self._arguments(entry, {"type": True}),
-            })
+            branches.append(
+                {
+                    "if": {"properties": {"type": {"enum": types}}, "required": ["type"]},
+                    "then": self._arguments(entry, {"type": True}),
+                }
+            )
         return {
             "type": "object",
             "required": ["type"],
@@ -198,15 +204,21 @@ class _Builder:
         """
         self.param_ref = _param_pattern(node_def)
         if self.param_ref is not None:
-            self.defs["param_ref"] = {"description": "A block parameter: `$name`.", "type": "string", "pattern": self.param_ref}
+            self.defs["param_ref"] = {
+                "description": "A block parameter: `$name`.",
+                "type": "string",
+                "pattern": self.param_ref,
+            }
         node_keys = {name: True for name in node_def.get("properties", {})}
         branches = []
         for entry in self.catalog.entries("layers"):
             types = [entry.name] + sorted(a for a, c in self.catalog.aliases("layers").items() if c == entry.name)
-            branches.append({
-                "if": {"properties": {"type": {"enum": types}}, "required": ["type"]},
-                "then": self._arguments(entry, node_keys),
-            })
+            branches.append(
+                {
+                    "if": {"properties": {"type": {"enum": types}}, "required": ["type"]},
+                    "then": self._arguments(entry, node_keys),
+                }
+            )
         properties = copy.deepcopy(node_def.get("properties", {}))
         properties["type"] = {
             "description": "A Keras layer class (or, with `blocks:`, a block name).",
@@ -293,12 +305,3 @@ def _nested_kind(argument: str) -> str | None:
         if argument == suffix or argument.endswith("_" + suffix):
             return kind
     return None
-
-
-def _singular(kind: str) -> str:
-    return {
-        "layers": "layer", "optimizers": "optimizer", "schedules": "schedule",
-        "losses": "loss", "metrics": "metric", "callbacks": "callback",
-        "activations": "activation", "initializers": "initializer",
-        "regularizers": "regularizer", "constraints": "constraint",
-    }[kind]

@@ -45,7 +45,7 @@ class ShardedArray:
                 for k, part in enumerate(self.parts):
                     lo, hi = max(start, self.offsets[k]), min(stop, self.offsets[k + 1])
                     if lo < hi:
-                        pieces.append(part[lo - self.offsets[k]:hi - self.offsets[k]])
+                        pieces.append(part[lo - self.offsets[k] : hi - self.offsets[k]])
                 if not pieces:
                     return np.empty((0,) + self.shape[1:], self.dtype)
                 return np.concatenate(pieces) if len(pieces) > 1 else np.array(pieces[0])
@@ -197,9 +197,24 @@ def release_pages(values, rows: tuple[int, int] | None = None) -> None:
         pass  # a closed or odd mapping: nothing to release
 
 
+def loaded_dtype(dtype) -> np.dtype:
+    """The dtype data of `dtype` has once loaded: float64 becomes float32 (Keras' default float)."""
+    return np.dtype(np.float32) if np.dtype(dtype) == np.float64 else np.dtype(dtype)
+
+
+def to_float32(values: np.ndarray) -> np.ndarray:
+    """`values` in its `loaded_dtype` (a float64 array converted, any other returned as it is)."""
+    return values.astype(loaded_dtype(values.dtype), copy=False)
+
+
+def keras_dtype(dtype) -> str:
+    """The dtype of the Keras input that data of `dtype` feeds: floats train as float32."""
+    return "float32" if np.issubdtype(dtype, np.floating) else str(np.dtype(dtype))
+
+
 def memory_bytes(values) -> int:
     """Bytes `values` takes in RAM once loaded (float64 is loaded as float32)."""
-    itemsize = 4 if np.dtype(values.dtype) == np.float64 else np.dtype(values.dtype).itemsize
+    itemsize = loaded_dtype(values.dtype).itemsize
     return int(np.prod(values.shape, dtype=np.int64)) * itemsize
 
 
@@ -207,9 +222,7 @@ def materialise(values) -> np.ndarray:
     """`values` as an in-memory array (float64 as float32); memory maps of float32 stay mapped."""
     if isinstance(values, np.memmap) and values.dtype != np.float64:
         return values
-    if not isinstance(values, np.ndarray):
-        values = np.asarray(values)
-    return values.astype(np.float32) if values.dtype == np.float64 else values
+    return to_float32(np.asarray(values))
 
 
 @dataclasses.dataclass
@@ -227,7 +240,7 @@ class Arrays:
     def __len__(self) -> int:
         return len(next(iter(self.x.values())))
 
-    def take(self, rows: np.ndarray) -> "Arrays":
+    def take(self, rows: np.ndarray) -> Arrays:
         """The rows `rows` of every array, in that order; lazy arrays stay lazy."""
         return Arrays({k: _take(v, rows) for k, v in self.x.items()}, {k: _take(v, rows) for k, v in self.y.items()})
 
@@ -248,11 +261,6 @@ class Labels(dict):
     """Class vocabularies by output name: `{"species": ["setosa", ...]}`."""
 
 
-def as_float32(x: dict[str, Any]) -> dict[str, Any]:
-    """Inputs in memory, float32 where they are float64 (Keras' default dtype)."""
-    return {k: materialise(v) for k, v in x.items()}
-
-
 CHUNK_BYTES = 16 * 2**20
 
 
@@ -267,7 +275,7 @@ def row_chunks(values, max_bytes: int = CHUNK_BYTES):
     step = max(1, max_bytes // row_bytes)
     lazy = is_lazy(values)
     for start in range(0, n, step):
-        block = values[start:start + step]
+        block = values[start : start + step]
         yield start, np.asarray(block)
         if lazy:
             release_pages(values)

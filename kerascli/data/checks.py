@@ -11,6 +11,7 @@ import numpy as np
 
 from kerascli.config.document import Document, Key
 from kerascli.data.arrays import Arrays, RowView, row_chunks
+from kerascli.engine.tensors import tensor_name
 from kerascli.errors import DataError
 
 CATEGORICAL = "categorical"
@@ -70,14 +71,18 @@ def check_inputs(model, x: dict, doc: Document, key: Key, model_key: Key | None 
         DataError: a model input without data, or a shape mismatch.
     """
     for tensor in model.inputs:
-        name = tensor.name.split(":")[0]
+        name = tensor_name(tensor)
         values = x.get(name) if name in x else (next(iter(x.values())) if len(x) == 1 else None)
         if values is None:
             _fail(doc, key, f"no data for model input '{name}'; give 'x' as a mapping with that key")
         expected = tuple(tensor.shape[1:])
         got = tuple(values.shape[1:])
         if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected, got)):
-            _fail(doc, model_key + (name,) if model_key else key, f"input '{name}' expects samples of shape {list(expected)}, the data has {list(got)}")
+            _fail(
+                doc,
+                model_key + (name,) if model_key else key,
+                f"input '{name}' expects samples of shape {list(expected)}, the data has {list(got)}",
+            )
 
 
 def check_classes(model, arrays: Arrays, kinds: dict, doc: Document, key: Key) -> None:
@@ -97,7 +102,7 @@ def check_classes(model, arrays: Arrays, kinds: dict, doc: Document, key: Key) -
     Raises:
         DataError: the first label out of range, with its row and the valid range.
     """
-    shapes = {t.name.split(":")[0]: t.shape for t in model.outputs}
+    shapes = {tensor_name(t): t.shape for t in model.outputs}
     by_position = dict(zip(arrays.y, model.outputs)) if len(arrays.y) == len(model.outputs) == 1 else {}
     for name, values in arrays.y.items():
         tensor_shape = shapes.get(name, by_position.get(name).shape if name in by_position else None)

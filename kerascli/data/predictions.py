@@ -32,7 +32,9 @@ def classifier_outputs(cfg, outputs: list[str]) -> dict[str, str | None]:
     return kinds
 
 
-def columns(name: str, values: np.ndarray, vocab: list[str] | None, kind: str | None, prefix: str) -> tuple[list[str], list[np.ndarray]]:
+def columns(
+    name: str, values: np.ndarray, vocab: list[str] | None, kind: str | None, prefix: str
+) -> tuple[list[str], list[np.ndarray]]:
     """Column headers and column arrays for one output."""
     values = np.asarray(values)
     flat = values.reshape(len(values), -1)

@@ -18,12 +18,10 @@ import numpy as np
 
 from kerascli.config.document import Document, Key
 from kerascli.config.spec.data import ColumnPattern, Source
+from kerascli.config.tables import FILE_SUFFIXES
 from kerascli.data.arrays import ShardedArray
 from kerascli.data.selection import resolve, unknown
 from kerascli.errors import DataError
-
-TABLE_SUFFIXES = (".csv", ".parquet")
-FILE_SUFFIXES = (".csv", ".parquet", ".npz", ".npy")
 
 
 class Reader:
@@ -54,7 +52,10 @@ class Reader:
         if path.is_dir():
             return path
         if path.suffix.lower() not in FILE_SUFFIXES:
-            self.fail(key, f"unsupported file type '{path.suffix or name}', expected one of: {', '.join(FILE_SUFFIXES)} (or a directory of .npy shards)")
+            self.fail(
+                key,
+                f"unsupported file type '{path.suffix or name}', expected one of: {', '.join(FILE_SUFFIXES)} (or a directory of .npy shards)",
+            )
         if not path.is_file():
             self.fail(key, f"file not found: {path}")
         return path
@@ -130,7 +131,9 @@ class Reader:
             self.fail(key, "expected a file name (.npy, .npz, .csv or .parquet) when the source has no 'path'")
         if self.kind in (".npy", "dir"):
             if selection is not None:
-                self.fail(key, f"{self.path.name} is a single array; name its targets as their own file, e.g. y: labels.npy")
+                self.fail(
+                    key, f"{self.path.name} is a single array; name its targets as their own file, e.g. y: labels.npy"
+                )
             return self.load_npy(self.path, key, target)
         if self.kind == ".npz":
             return self._npz_keys(selection, key, targets)
@@ -145,7 +148,10 @@ class Reader:
         if kind == ".npz":
             keys = sub.names()
             if len(keys) != 1:
-                self.fail(key, f"{path.name} holds {len(keys)} arrays ({', '.join(keys)}); give the source as path: {name} with x/y keys")
+                self.fail(
+                    key,
+                    f"{path.name} holds {len(keys)} arrays ({', '.join(keys)}); give the source as path: {name} with x/y keys",
+                )
             return sub._npz_keys(keys[0], key, ())
         return sub.columns(None, key, (), True)
 
@@ -158,8 +164,11 @@ class Reader:
             parts = [self._memmap(p, key, target) for p in files]
             for p, part in zip(files[1:], parts[1:]):
                 if part.shape[1:] != parts[0].shape[1:] or part.dtype != parts[0].dtype:
-                    self.fail(key, f"shard {p.name} of {path.name} holds {part.dtype} rows of shape {list(part.shape[1:])}, "
-                                   f"but {files[0].name} holds {parts[0].dtype} rows of shape {list(parts[0].shape[1:])}")
+                    self.fail(
+                        key,
+                        f"shard {p.name} of {path.name} holds {part.dtype} rows of shape {list(part.shape[1:])}, "
+                        f"but {files[0].name} holds {parts[0].dtype} rows of shape {list(parts[0].shape[1:])}",
+                    )
             return parts[0] if len(parts) == 1 else ShardedArray(parts)
         return self._memmap(path, key, target)
 
@@ -168,7 +177,10 @@ class Reader:
             values = np.load(path, mmap_mode="r", allow_pickle=False)
         except Exception as exc:  # noqa: BLE001 - corrupt headers raise several types
             if "Python objects" in str(exc) or "allow_pickle" in str(exc):
-                self.fail(key, f"{path.name} holds Python objects (pickled data), which kerascli never loads; save a numeric array")
+                self.fail(
+                    key,
+                    f"{path.name} holds Python objects (pickled data), which kerascli never loads; save a numeric array",
+                )
             self.fail(key, f"cannot read {path.name} as a .npy array: {exc}")
         if values.ndim == 0:
             self.fail(key, f"{path.name} holds a single value, expected an array with one row per sample")
@@ -179,7 +191,9 @@ class Reader:
     def _npz_keys(self, selection, key: Key, targets) -> np.ndarray:
         npz = self._open_npz()
         if isinstance(selection, (ColumnPattern, type(None))) or isinstance(selection, list):
-            names = resolve(selection, list(npz.files), self.path.name, lambda m: self.fail(key, m), targets=targets, noun="array")
+            names = resolve(
+                selection, list(npz.files), self.path.name, lambda m: self.fail(key, m), targets=targets, noun="array"
+            )
         else:
             if selection not in npz.files:
                 self.fail(key, unknown(selection, list(npz.files), self.path.name, "array"))
@@ -190,7 +204,10 @@ class Reader:
                 arrays.append(npz[name])
             except Exception as exc:  # noqa: BLE001
                 if "allow_pickle" in str(exc):
-                    self.fail(key, f"array '{name}' of {self.path.name} holds Python objects (pickled data), which kerascli never loads")
+                    self.fail(
+                        key,
+                        f"array '{name}' of {self.path.name} holds Python objects (pickled data), which kerascli never loads",
+                    )
                 self.fail(key, f"cannot read array '{name}' of {self.path.name}: {exc}")
         return arrays[0] if len(arrays) == 1 else np.stack(arrays, axis=-1)
 
@@ -232,8 +249,11 @@ class Reader:
             match = re.search(r"In CSV column #(\d+): CSV conversion error to double: invalid value '(.*)'", str(exc))
             columns = self.names()
             if match and int(match.group(1)) < len(columns):
-                self.fail(key, f"column '{columns[int(match.group(1))]}' of {self.path.name} is not numeric "
-                               f"({match.group(2)!r}, in the rows after row {rows_read + 1})")
+                self.fail(
+                    key,
+                    f"column '{columns[int(match.group(1))]}' of {self.path.name} is not numeric "
+                    f"({match.group(2)!r}, in the rows after row {rows_read + 1})",
+                )
             self.fail(self.key + ("path",), f"cannot read {self.path.name}: {exc}")
 
 
@@ -250,7 +270,12 @@ def to_matrix(table, names: list[str], where: str, fail, first_row: int = 0) -> 
     for j, name in enumerate(names):
         column = table.column(j)
         kind = column.type
-        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind) or pa.types.is_null(kind)):
+        if not (
+            pa.types.is_integer(kind)
+            or pa.types.is_floating(kind)
+            or pa.types.is_boolean(kind)
+            or pa.types.is_null(kind)
+        ):
             values = column.to_numpy(zero_copy_only=False)
             bad = _first_non_numeric(values)
             fail(f"column '{name}' of {where} is not numeric (row {first_row + bad + 2}: {values[bad]!r})")
@@ -260,7 +285,7 @@ def to_matrix(table, names: list[str], where: str, fail, first_row: int = 0) -> 
             values = chunk.to_numpy(zero_copy_only=False)
             if values.dtype == object:  # nulls in a bool/null column
                 values = np.array([np.nan if v is None else v for v in values], dtype=np.float32)
-            out[start:start + len(values), j] = values
+            out[start : start + len(values), j] = values
             start += len(values)
     return out
 

@@ -32,11 +32,17 @@ def unknown(name: str, available: list[str], where: str, noun: str = "column") -
     """The message for a name that is not in the file, with a did-you-mean."""
     hint = difflib.get_close_matches(name, available, n=1)
     if noun == "array":
-        return f"no array '{name}' in {where}; it holds: {', '.join(available)}" + (f" (did you mean '{hint[0]}'?)" if hint else "")
-    return f"no column '{name}' in {where}" + (f" (did you mean '{hint[0]}'?)" if hint else f"; columns are: {', '.join(available)}")
+        return f"no array '{name}' in {where}; it holds: {', '.join(available)}" + (
+            f" (did you mean '{hint[0]}'?)" if hint else ""
+        )
+    return f"no column '{name}' in {where}" + (
+        f" (did you mean '{hint[0]}'?)" if hint else f"; columns are: {', '.join(available)}"
+    )
 
 
-def resolve(selection, available: list[str], where: str, fail: Fail, *, targets: list[str] = (), noun: str = "column") -> list[str]:
+def resolve(
+    selection, available: list[str], where: str, fail: Fail, *, targets: list[str] = (), noun: str = "column"
+) -> list[str]:
     """The names `selection` picks from `available`, in the file's order for patterns.
 
     Args:
@@ -76,6 +82,10 @@ def resolve(selection, available: list[str], where: str, fail: Fail, *, targets:
         picked, rule = list(available), "exclude"
     names = [c for c in picked if c not in excluded and c not in targets]
     if not names:
-        fail(f"{rule} picks no {noun} of {where}" + (" once the excluded and target columns are removed" if picked else "")
-             + f"; {noun}s are: {', '.join(available[:20])}" + (", ..." if len(available) > 20 else ""))
+        fail(
+            f"{rule} picks no {noun} of {where}"
+            + (" once the excluded and target columns are removed" if picked else "")
+            + f"; {noun}s are: {', '.join(available[:20])}"
+            + (", ..." if len(available) > 20 else "")
+        )
     return names

@@ -20,16 +20,20 @@ import os
 import threading
 from typing import Any
 
-import keras
 import numpy as np
 
 from kerascli.data.arrays import (
     Arrays,
+    loaded_dtype,
     materialise,
     memory_bytes,
     read_rows,
     release_pages,
+    to_float32,
 )
+from kerascli.engine.keras_import import load_keras
+
+keras = load_keras()
 
 RELEASE_EVERY_BYTES = 64 * 2**20
 DEFAULT_BATCH_SIZE = 32  # Keras' own default
@@ -141,8 +145,7 @@ class MemmapBatches(keras.utils.PyDataset):
 
 
 def _batch(values, rows) -> np.ndarray:
-    block = read_rows(values, rows)
-    return block.astype(np.float32) if block.dtype == np.float64 else block
+    return to_float32(read_rows(values, rows))
 
 
 def _single(arrays: dict):
@@ -153,7 +156,7 @@ def _in_ram(values):
     """`values` read into RAM: within the budget, a memory map would make every
     shuffled batch a gather through the page cache (~18% slower fit on an MLP)."""
     if isinstance(values, np.memmap):
-        values = np.array(values, dtype=np.float32 if values.dtype == np.float64 else values.dtype)
+        values = np.array(values, dtype=loaded_dtype(values.dtype))
     return materialise(values)
 
 
@@ -162,8 +165,16 @@ def _in_memory(arrays: Arrays, batch_size: int | None, shuffle) -> Feed:
     return Feed(_single({k: _in_ram(v) for k, v in arrays.x.items()}), _single(y) if y else None, batch_size, shuffle)
 
 
-def fit_feeds(train: Arrays, validation: Arrays | None, *, batch_size: int | None, validation_batch_size: int | None,
-              shuffle: bool | None, seed: int, budget: int | None) -> tuple[Feed, Feed | None]:
+def fit_feeds(
+    train: Arrays,
+    validation: Arrays | None,
+    *,
+    batch_size: int | None,
+    validation_batch_size: int | None,
+    shuffle: bool | None,
+    seed: int,
+    budget: int | None,
+) -> tuple[Feed, Feed | None]:
     """Feeds for `fit` (and its validation data): in memory if they fit `budget`, streamed otherwise.
 
     The budget covers the memory-mapped arrays of both sides together: when
@@ -184,7 +195,9 @@ def fit_feeds(train: Arrays, validation: Arrays | None, *, batch_size: int | Non
     budget = default_budget() if budget is None else int(budget)
     lazy = train.lazy_bytes() + (validation.lazy_bytes() if validation is not None else 0)
     if lazy <= budget:
-        return _in_memory(train, batch_size, shuffle), (_in_memory(validation, validation_batch_size or batch_size, None) if validation is not None else None)
+        return _in_memory(train, batch_size, shuffle), (
+            _in_memory(validation, validation_batch_size or batch_size, None) if validation is not None else None
+        )
     size = batch_size or DEFAULT_BATCH_SIZE
     train_feed = Feed(MemmapBatches(train, size, shuffle is not False, seed), None, None, False)
     val_feed = None
@@ -195,5 +208,7 @@ def fit_feeds(train: Arrays, validation: Arrays | None, *, batch_size: int | Non
 
 def feed(arrays: Arrays, *, batch_size: int | None, budget: int | None, seed: int = 0) -> Feed:
     """A feed for `evaluate` (no shuffling): in memory if it fits `budget`, streamed otherwise."""
-    train_feed, _ = fit_feeds(arrays, None, batch_size=batch_size, validation_batch_size=None, shuffle=False, seed=seed, budget=budget)
+    train_feed, _ = fit_feeds(
+        arrays, None, batch_size=batch_size, validation_batch_size=None, shuffle=False, seed=seed, budget=budget
+    )
     return train_feed

@@ -44,7 +44,9 @@ def activate(name: str) -> None:
     if "keras" in sys.modules:
         current = sys.modules["keras"].backend.backend()
         if current != name:
-            raise UsageError(f"Keras is already running with backend '{current}' in this process; cannot switch to '{name}'")
+            raise UsageError(
+                f"Keras is already running with backend '{current}' in this process; cannot switch to '{name}'"
+            )
         return
     os.environ["KERAS_BACKEND"] = name
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

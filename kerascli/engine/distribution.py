@@ -49,7 +49,9 @@ def release() -> None:
     """
     while _APPLIED:
         applied = _APPLIED.pop()
-        import keras  # noqa: PLC0415 - imported already: `apply` ran
+        from kerascli.engine.keras_import import load_keras  # noqa: PLC0415 - Keras runs already: `apply` ran
+
+        keras = load_keras()
 
         if keras.distribution.distribution() is applied:
             keras.distribution.set_distribution(None)
@@ -85,8 +87,10 @@ def cluster_from(coordinator: str | None, num_processes: int | None, process_id:
         return None
     missing = [k for k, v in given.items() if v is None]
     if missing:
-        raise UsageError(f"multi-process training needs --coordinator, --num-processes and --process-id together "
-                         f"(or {ENV_COORDINATOR}, {ENV_NUM_PROCESSES}, {ENV_PROCESS_ID}); missing: {', '.join(missing)}")
+        raise UsageError(
+            f"multi-process training needs --coordinator, --num-processes and --process-id together "
+            f"(or {ENV_COORDINATOR}, {ENV_NUM_PROCESSES}, {ENV_PROCESS_ID}); missing: {', '.join(missing)}"
+        )
     first = coordinator.split(",")[0].strip()
     host, _, port = first.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -94,7 +98,9 @@ def cluster_from(coordinator: str | None, num_processes: int | None, process_id:
     if num_processes < 1:
         raise UsageError(f"--num-processes: expected a positive integer, got {num_processes}")
     if not 0 <= process_id < num_processes:
-        raise UsageError(f"--process-id: expected 0 to {num_processes - 1} (--num-processes {num_processes}), got {process_id}")
+        raise UsageError(
+            f"--process-id: expected 0 to {num_processes - 1} (--num-processes {num_processes}), got {process_id}"
+        )
     return Cluster(first, num_processes, process_id)
 
 
@@ -127,19 +133,33 @@ class Plan:
             return
         if backend != "jax":
             what = "keras.distribution" if cfg.distribution else "multi-process training (keras.distribution)"
-            problem = doc.problem(("distribution", "type") if cfg.distribution else (),
-                                  f"{what} needs the jax backend, the run uses '{backend}'; "
-                                  "set backend: jax (or --backend jax)" + (" or remove the distribution" if cfg.distribution else ""))
+            problem = doc.problem(
+                ("distribution", "type") if cfg.distribution else (),
+                f"{what} needs the jax backend, the run uses '{backend}'; "
+                "set backend: jax (or --backend jax)" + (" or remove the distribution" if cfg.distribution else ""),
+            )
             raise ConfigError([problem])
         if cluster is not None:
             if cfg.seed is None:
-                raise ConfigError([doc.problem(("seed",) if "seed" in doc.data else (),
-                                               "multi-process training needs a fixed seed, so that every process builds the same "
-                                               "initial weights and validation split; add seed: N to the config or --set seed=N")])
+                raise ConfigError(
+                    [
+                        doc.problem(
+                            ("seed",) if "seed" in doc.data else (),
+                            "multi-process training needs a fixed seed, so that every process builds the same "
+                            "initial weights and validation split; add seed: N to the config or --set seed=N",
+                        )
+                    ]
+                )
             if cfg.fit.batch_size % cluster.num_processes:
-                raise ConfigError([doc.problem(("fit", "batch_size") if "batch_size" in doc.data.get("fit", {}) else ("fit",),
-                                               f"fit.batch_size {cfg.fit.batch_size} is the global batch and must divide evenly "
-                                               f"over --num-processes {cluster.num_processes}")])
+                raise ConfigError(
+                    [
+                        doc.problem(
+                            ("fit", "batch_size") if "batch_size" in doc.data.get("fit", {}) else ("fit",),
+                            f"fit.batch_size {cfg.fit.batch_size} is the global batch and must divide evenly "
+                            f"over --num-processes {cluster.num_processes}",
+                        )
+                    ]
+                )
 
     @property
     def active(self) -> bool:
@@ -162,10 +182,13 @@ class Plan:
             return
         c = self.cluster
         try:
-            keras.distribution.initialize(job_addresses=c.coordinator, num_processes=c.num_processes, process_id=c.process_id)
+            keras.distribution.initialize(
+                job_addresses=c.coordinator, num_processes=c.num_processes, process_id=c.process_id
+            )
         except Exception as exc:  # noqa: BLE001 - JAX raises RuntimeError/XlaRuntimeError/ValueError
-            raise KerasCliError(f"cannot join the cluster at {c.coordinator} as process {c.process_id} of "
-                                f"{c.num_processes}: {exc}") from None
+            raise KerasCliError(
+                f"cannot join the cluster at {c.coordinator} as process {c.process_id} of {c.num_processes}: {exc}"
+            ) from None
 
     def apply(self, keras, fit_batch_size: int, validation_batch_size: int | None) -> None:
         """Sets the Keras distribution; call before the model is built.
@@ -185,13 +208,25 @@ class Plan:
             distribution = self._model_parallel(keras, available)
         for name, batch in (("batch_size", fit_batch_size), ("validation_batch_size", validation_batch_size)):
             if batch is not None and batch % self.batch_axis_size:
-                raise ConfigError([self.doc.problem(("fit", name) if name in self.doc.data.get("fit", {}) else ("fit",),
-                                                    f"fit.{name} {batch} is the global batch and must divide evenly over the "
-                                                    f"{self.batch_axis_size} devices it is split across")])
+                raise ConfigError(
+                    [
+                        self.doc.problem(
+                            ("fit", name) if name in self.doc.data.get("fit", {}) else ("fit",),
+                            f"fit.{name} {batch} is the global batch and must divide evenly over the "
+                            f"{self.batch_axis_size} devices it is split across",
+                        )
+                    ]
+                )
         if self.cluster is not None and self.batch_axis_size % self.cluster.num_processes:
-            raise ConfigError([self.doc.problem(("distribution",) if "distribution" in self.doc.data else (),
-                                                f"the batch is split over {self.batch_axis_size} devices, which do not divide "
-                                                f"evenly over {self.cluster.num_processes} processes")])
+            raise ConfigError(
+                [
+                    self.doc.problem(
+                        ("distribution",) if "distribution" in self.doc.data else (),
+                        f"the batch is split over {self.batch_axis_size} devices, which do not divide "
+                        f"evenly over {self.cluster.num_processes} processes",
+                    )
+                ]
+            )
         keras.distribution.set_distribution(distribution)
         _APPLIED.append(distribution)
 
@@ -200,7 +235,9 @@ class Plan:
             return list(available)
         unknown = [d for d in wanted if d not in available]
         if unknown:
-            raise ConfigError([self.doc.problem(key, f"no device '{unknown[0]}' here; the devices are: {', '.join(available)}")])
+            raise ConfigError(
+                [self.doc.problem(key, f"no device '{unknown[0]}' here; the devices are: {', '.join(available)}")]
+            )
         return list(wanted)
 
     def _model_parallel(self, keras, available):
@@ -208,16 +245,26 @@ class Plan:
         devices = self._devices(mesh_spec.devices, available, ("distribution", "mesh", "devices"))
         needed = math.prod(mesh_spec.shape)
         if needed != len(devices):
-            raise ConfigError([self.doc.problem(("distribution", "mesh", "shape"),
-                                                f"a mesh of shape {mesh_spec.shape} needs {needed} devices, "
-                                                f"there are {len(devices)}: {', '.join(devices)}")])
-        mesh = keras.distribution.DeviceMesh(shape=tuple(mesh_spec.shape), axis_names=list(mesh_spec.axis_names), devices=devices)
+            raise ConfigError(
+                [
+                    self.doc.problem(
+                        ("distribution", "mesh", "shape"),
+                        f"a mesh of shape {mesh_spec.shape} needs {needed} devices, "
+                        f"there are {len(devices)}: {', '.join(devices)}",
+                    )
+                ]
+            )
+        mesh = keras.distribution.DeviceMesh(
+            shape=tuple(mesh_spec.shape), axis_names=list(mesh_spec.axis_names), devices=devices
+        )
         layout_map = keras.distribution.LayoutMap(mesh)
         for pattern, axes in self.spec.layout.items():
             layout_map[pattern] = tuple(axes)
         batch_dim = self.spec.batch_dim_name or mesh_spec.axis_names[0]
         self.batch_axis_size = mesh_spec.shape[mesh_spec.axis_names.index(batch_dim)]
-        return keras.distribution.ModelParallel(layout_map=layout_map, batch_dim_name=batch_dim, auto_shard_dataset=False)
+        return keras.distribution.ModelParallel(
+            layout_map=layout_map, batch_dim_name=batch_dim, auto_shard_dataset=False
+        )
 
     def check_layout(self, model) -> None:
         """Every `layout` regex must match a variable of the built model.
@@ -237,10 +284,18 @@ class Plan:
             if any(re.fullmatch(pattern, p) for p in paths):
                 continue
             close = difflib.get_close_matches(pattern, paths, n=1, cutoff=0.5)
-            hint = f" (did you mean '{close[0]}'?)" if close else f"; the variables are: {', '.join(paths[:12])}{' ...' if len(paths) > 12 else ''}"
-            problems.append(self.doc.problem(("distribution", "layout", pattern),
-                                             f"layout key '{pattern}' matches no variable of the model (regexes are full-matched "
-                                             f"against variable paths){hint}"))
+            hint = (
+                f" (did you mean '{close[0]}'?)"
+                if close
+                else f"; the variables are: {', '.join(paths[:12])}{' ...' if len(paths) > 12 else ''}"
+            )
+            problems.append(
+                self.doc.problem(
+                    ("distribution", "layout", pattern),
+                    f"layout key '{pattern}' matches no variable of the model (regexes are full-matched "
+                    f"against variable paths){hint}",
+                )
+            )
         if problems:
             raise ConfigError(problems)
 
@@ -265,9 +320,15 @@ class Plan:
         granule = max(1, self.batch_axis_size // self.processes)
         per_process -= per_process % granule
         if per_process == 0:
-            raise ConfigError([self.doc.problem(("data", role) if role in self.doc.data.get("data", {}) else ("data",),
-                                                f"{n} {role} rows are too few to give each of {self.processes} process(es) "
-                                                f"a multiple of {granule} rows")])
+            raise ConfigError(
+                [
+                    self.doc.problem(
+                        ("data", role) if role in self.doc.data.get("data", {}) else ("data",),
+                        f"{n} {role} rows are too few to give each of {self.processes} process(es) "
+                        f"a multiple of {granule} rows",
+                    )
+                ]
+            )
         dropped = n - per_process * self.processes
         if dropped:
             self.rows_dropped[role] = dropped
@@ -280,7 +341,11 @@ class Plan:
         """What `run.json` records about the distribution."""
         if self.spec is None:
             return None
-        info: dict[str, Any] = {"type": self.spec.type, "batch_axis_devices": self.batch_axis_size, "processes": self.processes}
+        info: dict[str, Any] = {
+            "type": self.spec.type,
+            "batch_axis_devices": self.batch_axis_size,
+            "processes": self.processes,
+        }
         if self.cluster is not None:
             info["coordinator"] = self.cluster.coordinator
         if self.rows_dropped:

@@ -249,7 +249,9 @@ def enable() -> bool:
             return False
         if _patched:
             return True
-        import keras  # noqa: F401  (sets up keras.src.backend)
+        from kerascli.engine.keras_import import load_keras  # noqa: PLC0415
+
+        load_keras()  # sets up keras.src.backend
         from keras.src import backend
 
         if backend.backend() != "jax":

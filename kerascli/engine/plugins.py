@@ -15,6 +15,7 @@ import importlib
 import sys
 
 from kerascli.engine import backend
+from kerascli.engine.keras_import import load_keras
 from kerascli.errors import UsageError
 
 
@@ -32,9 +33,7 @@ def load(modules: list[str], backend_cli: str | None = None) -> dict[str, type]:
     Raises:
         UsageError: a module cannot be imported.
     """
-    backend.activate(backend.resolve(backend_cli))
-    import keras
-
+    keras = load_keras(backend.resolve(backend_cli))
     from kerascli.config.catalog import load_catalog
 
     if "" not in sys.path:
@@ -81,8 +80,12 @@ def _kind(keras, obj) -> str | None:
 
 
 def _entry(keras, kind: str, cls: type) -> dict:
-    from kerascli.config import catalog
+    from kerascli.introspection.entries import base_kwargs, class_entry
 
-    base = {"layers": keras.layers.Layer, "optimizers": keras.optimizers.Optimizer,
-            "losses": keras.losses.Loss, "metrics": keras.metrics.Metric}.get(kind)
-    return catalog._class_entry(cls, catalog._base_kwargs(base) if base else (), {})
+    base = {
+        "layers": keras.layers.Layer,
+        "optimizers": keras.optimizers.Optimizer,
+        "losses": keras.losses.Loss,
+        "metrics": keras.metrics.Metric,
+    }.get(kind)
+    return class_entry(cls, base_kwargs(base) if base else (), {})

@@ -18,20 +18,70 @@ built for.
 
 from __future__ import annotations
 
+import re
 from typing import Any
-
-import keras
 
 from kerascli.config import blocks as block_rules
 from kerascli.config import graph
 from kerascli.config.document import Document, Key, format_key
 from kerascli.config.spec import BlockSpec, ModelSpec, Node
+from kerascli.engine.keras_import import load_keras
 from kerascli.errors import ConfigError, Problem
 from kerascli.model.objects import clean, make_layer
 
+keras = load_keras()
 
-def build_graph_model(spec: ModelSpec, doc: Document, inputs: dict[str, Any], name: str,
-                      blocks: dict[str, BlockSpec] | None = None) -> keras.Model:
+
+def build_model(
+    spec: ModelSpec,
+    doc: Document,
+    input_shapes: dict[str, tuple] | None = None,
+    input_dtypes: dict[str, str] | None = None,
+    blocks: dict | None = None,
+) -> keras.Model:
+    """Builds the functional model that `spec` describes.
+
+    Args:
+        spec: the `model:` section.
+        doc: the config, for error locations.
+        input_shapes: per-input sample shapes inferred from the data, used
+            when `spec.inputs` is absent.
+        input_dtypes: per-input dtypes inferred from the data.
+        blocks: the config's `blocks:` (sub-graphs used as node types).
+
+    Returns:
+        An uncompiled `keras.Model` whose outputs are a tensor (one output)
+        or a dict keyed by output node name (several).
+
+    Raises:
+        ConfigError: a node Keras cannot build, with its line.
+    """
+    if spec.inputs is not None:
+        inputs = {name: keras.Input(shape=tuple(s.shape), dtype=s.dtype, name=name) for name, s in spec.inputs.items()}
+    elif input_shapes:
+        dtypes = input_dtypes or {}
+        inputs = {
+            name: keras.Input(shape=tuple(shape), dtype=dtypes.get(name, "float32"), name=name)
+            for name, shape in input_shapes.items()
+        }
+    else:
+        raise ConfigError(
+            [
+                doc.problem(
+                    ("model",), "model.inputs is not given and there is no training data to infer the input shape from"
+                )
+            ]
+        )
+    return build_graph_model(spec, doc, inputs, _model_name(doc), blocks)
+
+
+def _model_name(doc: Document) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", doc.data.get("name") or doc.path.stem)
+
+
+def build_graph_model(
+    spec: ModelSpec, doc: Document, inputs: dict[str, Any], name: str, blocks: dict[str, BlockSpec] | None = None
+) -> keras.Model:
     """Builds the model `spec` describes on the given `keras.Input` tensors.
 
     Args:
@@ -74,8 +124,9 @@ class _Builder:
     def fail(self, key: Key, message: str):
         raise ConfigError([self.doc.problem(key, message)])
 
-    def graph(self, nodes: list[Node], names: list[str], prefix: Key, tensors: dict[str, Any],
-              params: dict[str, Any] | None) -> dict[str, Any]:
+    def graph(
+        self, nodes: list[Node], names: list[str], prefix: Key, tensors: dict[str, Any], params: dict[str, Any] | None
+    ) -> dict[str, Any]:
         """Calls every node of `nodes` in dependency order.
 
         Args:
@@ -89,22 +140,21 @@ class _Builder:
             `tensors`, with every node's output under its name.
         """
         input_names = list(tensors)
-        index = {n: i for i, n in enumerate(names)}
         reads = [graph.input_refs(node.inputs, i, names, input_names) for i, node in enumerate(nodes)]
-        deps = [[index[r.name] for r in refs if r.name in index and r.name not in input_names] for refs in reads]
-        for i, node in enumerate(nodes):
-            if node.share in index:
-                deps[i].append(index[node.share])
         try:
-            order = graph.build_order(deps)
+            order = graph.node_order(
+                [[r.name for r in refs] for refs in reads], names, input_names, [n.share for n in nodes]
+            )
         except graph.CycleError as exc:
-            first = exc.cycle[0]
-            self.fail(prefix + (first, "inputs"), "cycle in the graph: " + " -> ".join(names[j] for j in exc.cycle))
+            self.fail(prefix + (exc.cycle[0], "inputs"), exc.message(names))
         made: dict[str, list] = {}  # node name → the layer objects it called
         for i in order:
             node, key = nodes[i], prefix + (i,)
             if node.inputs is None and i == 0 and len(input_names) > 1 and node.share is None:
-                self.fail(key, f"the graph has {len(input_names)} inputs ({', '.join(input_names)}); set 'inputs' on its first node")
+                self.fail(
+                    key,
+                    f"the graph has {len(input_names)} inputs ({', '.join(input_names)}); set 'inputs' on its first node",
+                )
             for ref in reads[i]:
                 if ref.name not in tensors:
                     self.fail(key + ref.key, f"unknown input '{ref.name}'")
@@ -150,7 +200,10 @@ class _Builder:
         if not isinstance(value, (list, tuple)):
             self.fail(key + ref.key, f"'{ref.name}' has a single output; write '{ref.name}' without /{ref.index}")
         if ref.index >= len(value):
-            self.fail(key + ref.key, f"'{ref.name}' has {len(value)} outputs ({ref.name}/0..{len(value) - 1}), not /{ref.index}")
+            self.fail(
+                key + ref.key,
+                f"'{ref.name}' has {len(value)} outputs ({ref.name}/0..{len(value) - 1}), not /{ref.index}",
+            )
         return value[ref.index]
 
     def _apply(self, layers: list, args: tuple[str, Any], call: dict, node: Node, name: str, key: Key):
@@ -182,15 +235,21 @@ class _Builder:
         left = block_rules.param_refs(kwargs)
         if left:
             param, where = left[0]
-            scope = "this block declares no such parameter" if params is not None else "'$' parameters exist only inside blocks"
+            scope = (
+                "this block declares no such parameter"
+                if params is not None
+                else "'$' parameters exist only inside blocks"
+            )
             self.fail(key + where, f"unknown parameter '${param}': {scope}")
         return kwargs
 
     def _layers(self, node: Node, name: str, key: Key, params) -> list:
         repeat = self._repeat(node, key, params)
         kwargs = self._kwargs(node, key, params)
-        return [make_layer(node.type, kwargs, name if repeat == 1 else f"{name}_{r + 1}", self.doc, key)
-                for r in range(repeat)]
+        return [
+            make_layer(node.type, kwargs, name if repeat == 1 else f"{name}_{r + 1}", self.doc, key)
+            for r in range(repeat)
+        ]
 
     def _instances(self, node: Node, name: str, key: Key, args: tuple[str, Any], params) -> list:
         """The nested models of a block node (`repeat` makes several, chained)."""
@@ -201,7 +260,10 @@ class _Builder:
         if problems:
             raise ConfigError([self.doc.problem(key + (p,), m) for p, m in problems])
         if repeat > 1 and len(block.inputs) > 1:
-            self.fail(key + ("repeat",), f"block '{node.type}' takes {len(block.inputs)} inputs; only a one-input block can be repeated")
+            self.fail(
+                key + ("repeat",),
+                f"block '{node.type}' takes {len(block.inputs)} inputs; only a one-input block can be repeated",
+            )
         form, value = args
         if form == "kwargs":
             bindings, error = block_rules.bind_inputs(block.inputs, node.inputs, None)
@@ -211,7 +273,10 @@ class _Builder:
         else:
             first = value if form == "list" else [value]
         if len(first) != len(block.inputs):
-            self.fail(key + ("inputs",), f"block '{node.type}' takes {len(block.inputs)} input(s) ({', '.join(block.inputs)}), got {len(first)}")
+            self.fail(
+                key + ("inputs",),
+                f"block '{node.type}' takes {len(block.inputs)} input(s) ({', '.join(block.inputs)}), got {len(first)}",
+            )
         models, current = [], first
         for r in range(repeat):
             instance = name if repeat == 1 else f"{name}_{r + 1}"
@@ -223,8 +288,10 @@ class _Builder:
 
     def _instance(self, block_name: str, block: BlockSpec, instance: str, params: dict, tensors: list, key: Key):
         """Builds one block instance as a nested functional model."""
-        inner = [keras.Input(shape=tuple(t.shape[1:]), dtype=t.dtype, name=f"{instance}_{n}")
-                 for n, t in zip(block.inputs, tensors)]
+        inner = [
+            keras.Input(shape=tuple(t.shape[1:]), dtype=t.dtype, name=f"{instance}_{n}")
+            for n, t in zip(block.inputs, tensors)
+        ]
         prefix = ("blocks", block_name, "layers")
         try:
             outputs = self.graph(block.layers, block.node_names(), prefix, dict(zip(block.inputs, inner)), params)
@@ -232,7 +299,9 @@ class _Builder:
             raise ConfigError([self._within(p, instance, key) for p in exc.problems]) from None
         out_name = block.output_name()
         if out_name not in outputs or out_name in block.inputs:
-            self.fail(("blocks", block_name, "outputs"), f"unknown output '{out_name}': not a node of block '{block_name}'")
+            self.fail(
+                ("blocks", block_name, "outputs"), f"unknown output '{out_name}': not a node of block '{block_name}'"
+            )
         try:
             return keras.Model(inner[0] if len(inner) == 1 else inner, outputs[out_name], name=instance)
         except Exception as exc:  # noqa: BLE001
@@ -242,5 +311,10 @@ class _Builder:
         """`problem` (inside a block) with the instance it was built for named."""
         loc = self.doc.locate(key)
         where = f"line {loc.line}" if loc.line else loc.file
-        return Problem(problem.file, problem.line, problem.col, problem.path,
-                       f"in '{instance}' ({format_key(key)}, {where}): {problem.message}")
+        return Problem(
+            problem.file,
+            problem.line,
+            problem.col,
+            problem.path,
+            f"in '{instance}' ({format_key(key)}, {where}): {problem.message}",
+        )

@@ -47,13 +47,15 @@ def describe(model, block_of: dict[str, str] | None = None) -> dict[str, Any]:
             shape = _shape(layer.output)
         except Exception:  # noqa: BLE001 - a layer Keras cannot describe
             shape = None
-        layers.append({
-            "name": layer.name,
-            "type": block_of.get(layer.name, type(layer).__name__),
-            "output_shape": shape,
-            "params": _size(layer.weights),
-            "calls": calls,
-        })
+        layers.append(
+            {
+                "name": layer.name,
+                "type": block_of.get(layer.name, type(layer).__name__),
+                "output_shape": shape,
+                "params": _size(layer.weights),
+                "calls": calls,
+            }
+        )
     trainable = _size(model.trainable_weights)
     total = _size(model.weights)
     return {

@@ -44,8 +44,13 @@ def loss_rule(loss: Any) -> str | None:
     return "same"
 
 
-def check_targets(doc: Document, loss_spec: Any, outputs: dict[str, tuple], targets: dict[str, np.ndarray],
-                  y_key: tuple = ("data", "train", "y")) -> None:
+def check_targets(
+    doc: Document,
+    loss_spec: Any,
+    outputs: dict[str, tuple],
+    targets: dict[str, np.ndarray],
+    y_key: tuple = ("data", "train", "y"),
+) -> None:
     """Raises when a target array cannot match its output.
 
     Args:
@@ -90,13 +95,17 @@ def _mismatch(rule: str, got: tuple, want: tuple, values: np.ndarray, loss: str)
         labels = want[:-1]
         if not (_fits(got, labels) or _fits(got, labels + (1,))):
             hint = " (one-hot targets need categorical_crossentropy)" if _fits(got, want) else ""
-            return (f"have shape {list(got)} per sample, but '{loss}' expects one integer label per sample "
-                    f"(shape {list(labels)} or {list(labels + (1,))}) for an output of shape {list(want)}{hint}")
+            return (
+                f"have shape {list(got)} per sample, but '{loss}' expects one integer label per sample "
+                f"(shape {list(labels)} or {list(labels + (1,))}) for an output of shape {list(want)}{hint}"
+            )
         return None  # label values are checked by kerascli.data.check_classes
     if _fits(got, want) or (_fits(got + (1,), want)):
         return None
     hint = ""
     if len(got) == len(want) - 1 and np.issubdtype(values.dtype, np.integer):
         hint = " (integer class labels need sparse_categorical_crossentropy)"
-    return (f"have shape {list(got)} per sample, but the output produces {list(want)} and '{loss}' "
-            f"compares them element by element{hint}; Keras would broadcast them silently")
+    return (
+        f"have shape {list(got)} per sample, but the output produces {list(want)} and '{loss}' "
+        f"compares them element by element{hint}; Keras would broadcast them silently"
+    )

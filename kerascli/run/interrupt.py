@@ -31,11 +31,13 @@ import sys
 import threading
 from pathlib import Path
 
-import keras
 import numpy as np
 
+from kerascli.atomic import write_json
+from kerascli.engine.keras_import import load_keras
 from kerascli.errors import KerasCliError, UsageError
-from kerascli.run.rundir import write_json
+
+keras = load_keras()
 
 CHECKPOINT_DIR = "checkpoint"
 STATE_FILE = "checkpoint.json"
@@ -63,7 +65,7 @@ class SignalGuard:
         self.signum: int | None = None
         self._previous: dict[int, object] = {}
 
-    def __enter__(self) -> "SignalGuard":
+    def __enter__(self) -> SignalGuard:
         if threading.current_thread() is threading.main_thread():
             for signum in SIGNAL_NAMES:
                 self._previous[signum] = signal.signal(signum, self._handle)
@@ -76,13 +78,17 @@ class SignalGuard:
 
     def _handle(self, signum, frame) -> None:
         if self.signum is not None:
-            sys.stderr.write(f"{SIGNAL_NAMES.get(signum, signum)} again: exiting now; "
-                             "the checkpoint of the last completed epoch is kept\n")
+            sys.stderr.write(
+                f"{SIGNAL_NAMES.get(signum, signum)} again: exiting now; "
+                "the checkpoint of the last completed epoch is kept\n"
+            )
             sys.stderr.flush()
             os._exit(128 + signum)
         self.signum = signum
-        sys.stderr.write(f"{SIGNAL_NAMES.get(signum, signum)} received: stopping after the current batch "
-                         "(press Ctrl-C again to exit at once)\n")
+        sys.stderr.write(
+            f"{SIGNAL_NAMES.get(signum, signum)} received: stopping after the current batch "
+            "(press Ctrl-C again to exit at once)\n"
+        )
         sys.stderr.flush()
 
     @property
@@ -175,13 +181,16 @@ class Checkpointer(keras.callbacks.Callback):
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, folder / name)
-        write_json(folder / STATE_FILE, {
-            "epochs_done": epochs_done,
-            "weights": name,
-            "history": self.history,
-            "numpy_random_state": _numpy_state(),
-            "python_random_state": _python_state(),
-        })
+        write_json(
+            folder / STATE_FILE,
+            {
+                "epochs_done": epochs_done,
+                "weights": name,
+                "history": self.history,
+                "numpy_random_state": _numpy_state(),
+                "python_random_state": _python_state(),
+            },
+        )
         for old in folder.glob("epoch-*.npz"):
             if old.name != name:
                 old.unlink(missing_ok=True)
@@ -208,17 +217,23 @@ class Checkpointer(keras.callbacks.Callback):
             variables += [("optimizer", v) for v in model.optimizer.variables]
         with np.load(source / CHECKPOINT_DIR / state["weights"], allow_pickle=False) as saved:
             counts = {"model": len(model.variables), "optimizer": len(variables) - len(model.variables)}
-            if sum(1 for k in saved.files if k.startswith("model_")) != counts["model"] or \
-                    sum(1 for k in saved.files if k.startswith("optimizer_")) != counts["optimizer"]:
-                raise UsageError(f"cannot resume {source}: its checkpoint does not fit the model of its config "
-                                 f"(different variables); was the config changed?")
+            if (
+                sum(1 for k in saved.files if k.startswith("model_")) != counts["model"]
+                or sum(1 for k in saved.files if k.startswith("optimizer_")) != counts["optimizer"]
+            ):
+                raise UsageError(
+                    f"cannot resume {source}: its checkpoint does not fit the model of its config "
+                    f"(different variables); was the config changed?"
+                )
             index = {"model": 0, "optimizer": 0}
             for owner, variable in variables:
                 value = saved[f"{owner}_{index[owner]}"]
                 index[owner] += 1
                 if tuple(value.shape) != tuple(variable.shape):
-                    raise UsageError(f"cannot resume {source}: variable {variable.path} has shape "
-                                     f"{list(variable.shape)}, the checkpoint {list(value.shape)}; was the config changed?")
+                    raise UsageError(
+                        f"cannot resume {source}: variable {variable.path} has shape "
+                        f"{list(variable.shape)}, the checkpoint {list(value.shape)}; was the config changed?"
+                    )
                 variable.assign(value)
         # Applied in on_train_begin: fit() draws from NumPy's generator before
         # that (it peeks a shuffled batch to build the model symbolically).
@@ -282,12 +297,14 @@ def check_outcome(guard: SignalGuard, checkpointer: Checkpointer, run_dir: Path)
         raise Interrupted(
             f"interrupted by {SIGNAL_NAMES.get(guard.signum, guard.signum)} after {done} completed epoch(s); "
             f"history.json and a checkpoint are saved; continue with: kerascli train --resume {run_dir}",
-            guard.signum)
+            guard.signum,
+        )
     if checkpointer.diverged is not None:
         epoch, logs = checkpointer.diverged
         raise KerasCliError(
             f"training diverged: the loss is {logs.get('loss')} in epoch {epoch + 1}; "
-            f"lower the learning rate or check the data (run directory: {run_dir})")
+            f"lower the learning rate or check the data (run directory: {run_dir})"
+        )
 
 
 def write_quietly(path: Path, data: dict) -> None:

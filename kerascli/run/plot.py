@@ -15,8 +15,8 @@ import math
 import os
 from pathlib import Path
 
+from kerascli.atomic import atomic_path
 from kerascli.errors import KerasCliError, UsageError
-from kerascli.run.rundir import atomic_path
 
 PLOT_FILE = "learning_curves.png"
 
@@ -76,8 +76,14 @@ def plot_history(history: dict[str, list], title: str = ""):
             values = history.get(name)
             if _numeric(values):
                 epochs = range(1, len(values) + 1)
-                ax.plot(epochs, [v if isinstance(v, (int, float)) else float("nan") for v in values],
-                        style, marker="o" if len(values) < 15 else None, markersize=3, label=label)
+                ax.plot(
+                    epochs,
+                    [v if isinstance(v, (int, float)) else float("nan") for v in values],
+                    style,
+                    marker="o" if len(values) < 15 else None,
+                    markersize=3,
+                    label=label,
+                )
         ax.set_title(key)
         ax.set_xlabel("epoch")
         ax.grid(True, alpha=0.3)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 
-import keras
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -20,6 +19,10 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+
+from kerascli.engine.keras_import import load_keras
+
+keras = load_keras()
 
 
 def format_logs(logs: dict | None, limit: int = 6) -> str:
@@ -86,7 +89,11 @@ class RichProgress(keras.callbacks.Callback):
         self._progress.advance(self._epochs)
         seconds = time.perf_counter() - self._epoch_start
         total = self.params.get("epochs") or 1
-        self._progress.console.print(f"epoch {epoch + 1}/{total} [dim]{seconds:.1f}s[/dim]  {format_logs(logs, limit=12)}", highlight=False, soft_wrap=True)
+        self._progress.console.print(
+            f"epoch {epoch + 1}/{total} [dim]{seconds:.1f}s[/dim]  {format_logs(logs, limit=12)}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
     def on_train_end(self, logs=None):
         if self._progress is not None:

@@ -1,70 +1,21 @@
-"""Run directories and the files in them, each written atomically.
-
-A crash leaves the previous version of a file or none, never half of one:
-every file is written to a temporary file in the same directory, flushed,
-fsynced and renamed over the target.
-"""
+"""Run directories: create one, find the latest, open a finished one, resume an unfinished one."""
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import datetime
 import json
-import math
 import os
 import re
-import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-RUN_FILES = ("config.yaml", "model.keras", "history.json", "metrics.json", "run.json")
-
-
-@contextlib.contextmanager
-def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
-    """Yields a temporary path beside `target`; renames it over `target` on success.
-
-    The temporary name keeps `target`'s suffix (Keras insists on `.keras`).
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        with open(tmp_path, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp_path, target)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
-
-
-def write_text(target: str | os.PathLike, text: str) -> None:
-    """Writes `text` to `target` atomically."""
-    with atomic_path(target) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
-def write_json(target: str | os.PathLike, data: Any) -> None:
-    """Writes `data` as indented JSON, atomically; NaN/inf become null."""
-    write_text(target, json.dumps(_jsonable(data), indent=2, allow_nan=False) + "\n")
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):
-        try:
-            value = value.item()
-        except (ValueError, TypeError):
-            return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+from kerascli.config.document import Document
+from kerascli.config.spec import Config
+from kerascli.engine import backend, speed
+from kerascli.engine.keras_import import load_keras
+from kerascli.errors import KerasCliError, UsageError
+from kerascli.run.validating import Checked, validate
 
 
 def safe_name(name: str) -> str:
@@ -101,3 +52,83 @@ def latest_run(base: str | os.PathLike, name: str | None = None) -> Path | None:
     if not runs:
         return None
     return max(runs, key=lambda r: ((r / "model.keras").stat().st_mtime, r.name))
+
+
+def resume_config(run_dir) -> Path:
+    """The config of a run to resume (`RUN_DIR/config.yaml`).
+
+    Raises:
+        UsageError: `run_dir` is not a run directory, or the run completed.
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file() or not (run_dir / "run.json").is_file():
+        raise UsageError(f"cannot resume {run_dir}: not a run directory (it has no config.yaml and run.json)")
+    status = json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("status")
+    if status == "completed":
+        raise UsageError(f"cannot resume {run_dir}: the run has completed; train a new run instead")
+    return run_dir / "config.yaml"
+
+
+def find_run(target: str | None, overrides=()) -> tuple[Path, Checked]:
+    """Resolves `RUN_OR_CONFIG`: a run directory, a config file, or the latest run.
+
+    Returns:
+        `(run_dir, checked)`: the finished run and its validated config.
+    """
+    if target is None:
+        run_dir = latest_run("runs")
+        if run_dir is None:
+            raise UsageError(
+                "no run found under ./runs; train one first (kerascli train CONFIG) or pass a run directory"
+            )
+        target_path = run_dir
+    else:
+        target_path = Path(target)
+        if not target_path.exists():
+            raise UsageError(f"no such run directory or config file: {target}")
+    if target_path.is_dir():
+        if not (target_path / "model.keras").is_file():
+            latest = latest_run(target_path) or latest_run(target_path.parent, target_path.name)
+            if latest is None:
+                raise UsageError(f"{target_path} is not a finished run (it has no model.keras)")
+            target_path = latest
+        return target_path, validate(target_path / "config.yaml", overrides)
+    checked = validate(target_path, overrides)
+    name = checked.cfg.name or checked.doc.path.stem
+    run_dir = latest_run(checked.cfg.output.dir, name)
+    if run_dir is None:
+        raise UsageError(
+            f"no finished run of '{name}' under {checked.cfg.output.dir}/; train it first: kerascli train {target}"
+        )
+    return run_dir, checked
+
+
+@dataclasses.dataclass
+class RunContext:
+    """A trained run, ready to evaluate or predict."""
+
+    run_dir: Path
+    doc: Document
+    cfg: Config
+    model: Any
+    labels: dict[str, list[str]]
+    seed: int
+
+
+def open_run(target: str | None, overrides=(), backend_cli=None) -> RunContext:
+    """Loads a run's model (safe mode) and vocabularies."""
+    run_dir, checked = find_run(target, overrides)
+    doc, cfg = checked.doc, checked.cfg
+    keras = load_keras(backend.resolve(backend_cli, cfg.backend))
+    speed.fast_pool(cfg.compile.fast_pool)
+    try:
+        model = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - a corrupt file raises many types
+        raise KerasCliError(f"cannot load {run_dir / 'model.keras'}: {exc}") from None
+    labels_file = run_dir / "labels.json"
+    labels = json.loads(labels_file.read_text()) if labels_file.is_file() else {}
+    seed = cfg.seed
+    if seed is None:
+        run_json = run_dir / "run.json"
+        seed = json.loads(run_json.read_text()).get("seed", 0) if run_json.is_file() else 0
+    return RunContext(run_dir, doc, cfg, model, labels, seed)

@@ -38,10 +38,26 @@ from kerascli.errors import ConfigError, Problem
 Backend = Literal["jax", "tensorflow", "torch"]
 
 __all__ = [
-    "Config", "BlockSpec", "DataSpec", "Source", "Split", "ModelSpec", "Node", "InputSpec",
-    "CompileSpec", "FitSpec", "EvaluateSpec", "PredictSpec", "OutputSpec",
-    "KerasObject", "derived_name", "from_document", "pydantic_problems",
-    "DistributionSpec", "DataParallelSpec", "ModelParallelSpec",
+    "Config",
+    "BlockSpec",
+    "DataSpec",
+    "Source",
+    "Split",
+    "ModelSpec",
+    "Node",
+    "InputSpec",
+    "CompileSpec",
+    "FitSpec",
+    "EvaluateSpec",
+    "PredictSpec",
+    "OutputSpec",
+    "KerasObject",
+    "derived_name",
+    "from_document",
+    "pydantic_problems",
+    "DistributionSpec",
+    "DataParallelSpec",
+    "ModelParallelSpec",
 ]
 
 
@@ -155,14 +171,21 @@ def _message(error: dict, doc: Document, key: Key) -> str:
         return f"missing required key '{key[-1]}'" if key else "missing required key"
     message = error["msg"]
     if message.startswith("Value error, "):
-        return message[len("Value error, "):]
+        return message[len("Value error, ") :]
     ctx = error.get("ctx") or {}
     expected = {
-        "int_parsing": "an integer", "int_type": "an integer", "int_from_float": "an integer",
-        "float_parsing": "a number", "float_type": "a number",
-        "bool_parsing": "true or false", "bool_type": "true or false",
-        "string_type": "a string", "list_type": "a list", "dict_type": "a mapping",
-        "model_type": "a mapping", "model_attributes_type": "a mapping",
+        "int_parsing": "an integer",
+        "int_type": "an integer",
+        "int_from_float": "an integer",
+        "float_parsing": "a number",
+        "float_type": "a number",
+        "bool_parsing": "true or false",
+        "bool_type": "true or false",
+        "string_type": "a string",
+        "list_type": "a list",
+        "dict_type": "a mapping",
+        "model_type": "a mapping",
+        "model_attributes_type": "a mapping",
         "greater_than": f"a value greater than {ctx.get('gt')}",
         "greater_than_equal": f"a value of at least {ctx.get('ge')}",
         "less_than": f"a value less than {ctx.get('lt')}",
@@ -210,10 +233,6 @@ def _model_of(annotation):
         if found is not None:
             return found
     return None
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
 
 
 def _show(value) -> str:

@@ -35,7 +35,7 @@ class KerasObject(BaseModel):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _from_string(cls, value: Any, handler) -> "KerasObject":
+    def _from_string(cls, value: Any, handler) -> KerasObject:
         if isinstance(value, str):
             obj = handler({"type": value})
             obj._as_string = True
@@ -55,7 +55,3 @@ class KerasObject(BaseModel):
     def kwargs(self) -> dict[str, Any]:
         """The constructor arguments (everything but `type`)."""
         return dict(self.model_extra or {})
-
-    def to_config(self) -> Any:
-        """The form the user wrote: a string when there are no kwargs."""
-        return self.type if self._as_string else {"type": self.type, **self.kwargs}

@@ -48,7 +48,7 @@ class ColumnPattern(StrictModel):
         return value
 
     @model_validator(mode="after")
-    def _one_rule(self) -> "ColumnPattern":
+    def _one_rule(self) -> ColumnPattern:
         if self.glob is not None and self.regex is not None:
             raise ValueError("give 'glob' or 'regex', not both")
         if self.glob is None and self.regex is None and self.exclude is None:
@@ -63,7 +63,9 @@ def _columns_kind(value: Any) -> str:
 
 
 Columns = Annotated[
-    Union[Annotated[str, Tag("{name}")], Annotated[list[str], Tag("{list}")], Annotated[ColumnPattern, Tag("{pattern}")]],
+    Union[
+        Annotated[str, Tag("{name}")], Annotated[list[str], Tag("{list}")], Annotated[ColumnPattern, Tag("{pattern}")]
+    ],
     Discriminator(_columns_kind),
 ]
 """One column/key/file (or directory of .npy shards) name, a list of names, or a pattern."""
@@ -78,7 +80,9 @@ def _selection_kind(value: Any) -> str:
 def _no_pattern_keys(mapping: dict) -> dict:
     mixed = sorted(PATTERN_KEYS & set(mapping))
     if mixed:
-        raise ValueError(f"{', '.join(mixed)} cannot be mixed with input/output names; a pattern is a mapping of only glob/regex/exclude")
+        raise ValueError(
+            f"{', '.join(mixed)} cannot be mixed with input/output names; a pattern is a mapping of only glob/regex/exclude"
+        )
     return mapping
 
 
@@ -118,7 +122,7 @@ class Source(StrictModel):
     x: Selection | None = None
     y: Selection | None = None
 
-    def like(self, train: "Source | None") -> "Source":
+    def like(self, train: Source | None) -> Source:
         """This source with `x`/`y` taken from `train` where it names neither.
 
         Validation, test and predict files usually have the training file's
@@ -131,7 +135,7 @@ class Source(StrictModel):
         return self.model_copy(update={"x": train.x, "y": train.y})
 
     @model_validator(mode="after")
-    def _has_a_file(self) -> "Source":
+    def _has_a_file(self) -> Source:
         if self.path is None and not isinstance(self.x, (str, dict)):
             raise ValueError("expected 'path' (a .csv, .parquet, .npz or .npy file) or 'x' naming its own file")
         return self

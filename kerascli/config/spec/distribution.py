@@ -31,7 +31,9 @@ from kerascli.config.spec.base import StrictModel
 
 def _device_name(name: str) -> str:
     if not re.fullmatch(r"(cpu|gpu|tpu):[0-9]+", name):
-        raise ValueError(f"expected a device name such as gpu:0 or cpu:1 (as keras.distribution.list_devices() prints), got '{name}'")
+        raise ValueError(
+            f"expected a device name such as gpu:0 or cpu:1 (as keras.distribution.list_devices() prints), got '{name}'"
+        )
     return name
 
 
@@ -66,9 +68,11 @@ class MeshSpec(StrictModel):
     devices: Optional[list[Device]] = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
-    def _same_rank(self) -> "MeshSpec":
+    def _same_rank(self) -> MeshSpec:
         if len(self.shape) != len(self.axis_names):
-            raise ValueError(f"mesh.shape has {len(self.shape)} axes but axis_names has {len(self.axis_names)}; give one name per axis")
+            raise ValueError(
+                f"mesh.shape has {len(self.shape)} axes but axis_names has {len(self.axis_names)}; give one name per axis"
+            )
         if len(set(self.axis_names)) != len(self.axis_names):
             raise ValueError(f"mesh.axis_names must be distinct, got {self.axis_names}")
         return self
@@ -103,8 +107,10 @@ class ModelParallelSpec(StrictModel):
                 raise ValueError(f"layout key '{pattern}' is not a valid regular expression: {exc}") from None
             unknown = [a for a in axes if a is not None and mesh is not None and a not in mesh.axis_names]
             if unknown:
-                raise ValueError(f"layout '{pattern}' names axis '{unknown[0]}', which is not a mesh axis; "
-                                 f"expected one of {mesh.axis_names} or null")
+                raise ValueError(
+                    f"layout '{pattern}' names axis '{unknown[0]}', which is not a mesh axis; "
+                    f"expected one of {mesh.axis_names} or null"
+                )
         return layout
 
     @field_validator("batch_dim_name")

@@ -94,13 +94,15 @@ class Node(StrictModel):
         return self.type or "share"
 
     @model_validator(mode="after")
-    def _type_or_share(self) -> "Node":
+    def _type_or_share(self) -> Node:
         if self.share is not None:
             if self.type is not None:
                 raise ValueError("give either 'type' (a new layer) or 'share' (reuse another node's layer), not both")
             if self.kwargs:
-                raise ValueError(f"a node that shares the layer of '{self.share}' takes no constructor arguments "
-                                 f"(got {', '.join(self.kwargs)}); they come from '{self.share}'")
+                raise ValueError(
+                    f"a node that shares the layer of '{self.share}' takes no constructor arguments "
+                    f"(got {', '.join(self.kwargs)}); they come from '{self.share}'"
+                )
             if self.repeat != 1:
                 raise ValueError("'repeat' cannot be used with 'share'")
         elif self.type is None:
@@ -139,7 +141,9 @@ class ModelSpec(StrictModel):
                 raise ValueError("expected at least one input, or leave 'inputs' out to infer it from the data")
             for name in value:
                 if not re.match(NAME_PATTERN, name):
-                    raise ValueError(f"input name '{name}' must start with a letter or '_' and hold only letters, digits, '_', '-' or '.'")
+                    raise ValueError(
+                        f"input name '{name}' must start with a letter or '_' and hold only letters, digits, '_', '-' or '.'"
+                    )
         return value
 
     def node_names(self) -> list[str]:
@@ -178,7 +182,9 @@ class BlockSpec(StrictModel):
     def _input_names(cls, value):
         for name in value:
             if not re.match(NAME_PATTERN, name):
-                raise ValueError(f"input name '{name}' must start with a letter or '_' and hold only letters, digits, '_', '-' or '.'")
+                raise ValueError(
+                    f"input name '{name}' must start with a letter or '_' and hold only letters, digits, '_', '-' or '.'"
+                )
         if len(set(value)) != len(value):
             raise ValueError("input names must be unique")
         return value

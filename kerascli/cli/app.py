@@ -1,0 +1,144 @@
+"""The Typer app, the options every command shares, and how errors reach the terminal.
+
+Commands live in one module per family (`kerascli.cli.training`, ...), each
+registering itself on `app`. Keras is never imported here: `--help` and
+`validate` stay fast, and the backend is chosen before Keras loads.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from typing import Annotated, List, Optional
+
+import typer
+from rich.console import Console
+
+from kerascli import __version__
+from kerascli.errors import KerasCliError, Problem
+
+app = typer.Typer(
+    name="kerascli",
+    help="Train Keras models declared in YAML.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+STATE = {"debug": False}
+
+
+def choice(option: str, choices: tuple[str, ...], **kwargs):
+    """A typer option that takes one of `choices`, checked when the command line is parsed.
+
+    A bad value is one line in kerascli's style (`--format: expected one of
+    text, github, got 'gitlab'`, exit 2); the shell completes the choices.
+
+    Args:
+        option: the option's name, e.g. `--format`.
+        choices: the values it accepts.
+        **kwargs: more `typer.Option` arguments (help, ...).
+    """
+
+    def parse(value: str) -> str:
+        if value not in choices:
+            raise typer.BadParameter(f"expected one of {', '.join(choices)}, got '{value}'", param_hint=option)
+        return value
+
+    return typer.Option(
+        option,
+        parser=parse,
+        metavar="[" + "|".join(choices) + "]",
+        autocompletion=lambda incomplete: [c for c in choices if c.startswith(incomplete)],
+        **kwargs,
+    )
+
+
+SetOption = Annotated[
+    Optional[List[str]],
+    typer.Option(
+        "--set", "-s", metavar="KEY=VALUE", help="Override a config value, e.g. --set fit.epochs=3 (repeatable)."
+    ),
+]
+BackendOption = Annotated[
+    Optional[str],
+    typer.Option("--backend", help="Keras backend: jax, tensorflow or torch (overrides the config and KERAS_BACKEND)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
+PluginOption = Annotated[
+    Optional[List[str]],
+    typer.Option(
+        "--plugin",
+        metavar="MODULE",
+        help="Import a Python module that registers custom Keras objects "
+        "(repeatable); a config alone never imports code.",
+    ),
+]
+RunArgument = Annotated[
+    Optional[str],
+    typer.Argument(help="A run directory or a config (default: the latest run under ./runs)."),
+]
+
+
+def load_plugins(modules: Optional[List[str]], backend_cli: Optional[str]) -> None:
+    """Imports the `--plugin` modules (this imports Keras, on the chosen backend)."""
+    if modules:
+        from kerascli.engine import plugins
+
+        plugins.load(modules, backend_cli)
+
+
+def stdout() -> Console:
+    """The console results are printed on."""
+    return Console(highlight=False, soft_wrap=True)
+
+
+def warn(problem: Problem) -> None:
+    """Prints a config warning on stderr, one line, as the compiler would."""
+    sys.stderr.write(problem.render() + "\n")
+
+
+def fail(lines: list[str], code: int) -> None:
+    """Prints one line per problem on stderr, unwrapped, and exits with `code`."""
+    for line in lines:
+        sys.stderr.write(line + "\n")
+    raise typer.Exit(code)
+
+
+def handled(command):
+    """Turns `KerasCliError` into its message and exit code; Ctrl-C into 130."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except KerasCliError as exc:
+            if STATE["debug"]:
+                traceback.print_exc()
+            fail(exc.lines(), exc.exit_code)
+        except KeyboardInterrupt:
+            if STATE["debug"]:
+                traceback.print_exc()
+            fail(["interrupted"], 130)
+
+    return wrapper
+
+
+def _version(value: bool):
+    if value:
+        typer.echo(f"kerascli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+):
+    """Train Keras models declared in YAML: one config, one command."""
+    STATE["debug"] = debug

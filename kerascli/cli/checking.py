@@ -1,0 +1,131 @@
+"""Commands that check and show a config without training: `validate`, `schema`, `summary`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, List, Optional
+
+import typer
+from rich.table import Table
+
+from kerascli.cli.annotations import FORMATS, github
+from kerascli.cli.app import (
+    BackendOption,
+    JsonOption,
+    PluginOption,
+    SetOption,
+    app,
+    choice,
+    fail,
+    handled,
+    load_plugins,
+    stdout,
+    warn,
+)
+
+
+@app.command()
+@handled
+def validate(
+    configs: Annotated[List[Path], typer.Argument(help="Config files to check.")],
+    set_: SetOption = None,
+    plugin: PluginOption = None,
+    as_json: JsonOption = False,
+    output_format: Annotated[
+        str,
+        choice(
+            "--format",
+            FORMATS,
+            help="Problem format: text (file:line:col: ...) or github (GitHub Actions annotations).",
+        ),
+    ] = "text",
+):
+    """Check configs without training (fast: Keras is not imported unless --plugin is given). Exit 2 on any problem."""
+    from kerascli.errors import ConfigError, Problem
+    from kerascli.run.validating import validate as check
+
+    load_plugins(plugin, None)
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    for path in configs:
+        try:
+            warnings += check(path, set_ or []).warnings
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "valid": not problems,
+                    "problems": [p.__dict__ for p in problems],
+                    "warnings": [w.__dict__ for w in warnings],
+                },
+                indent=2,
+            )
+        )
+        if problems:
+            raise typer.Exit(2)
+        return
+    for warning in warnings:
+        warn(warning)
+    if problems:
+        if output_format == "github":
+            for problem in problems:
+                typer.echo(github(problem))  # the Actions runner reads workflow commands from stdout
+        fail([p.render() for p in problems], 2)
+    for path in configs:
+        typer.echo(f"{path}: ok")
+
+
+@app.command()
+@handled
+def schema(
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Write the schema here (default: print it).")
+    ] = None,
+):
+    """The JSON Schema of a config, for editors (YAML language server) and CI."""
+    from kerascli.config.schema import build_schema, dumps_schema, write_schema
+
+    if output is None:
+        sys.stdout.write(dumps_schema(build_schema()))
+        return
+    write_schema(output)
+    stdout().print(f"schema written to {output}")
+
+
+@app.command()
+@handled
+def summary(
+    config: Annotated[Path, typer.Argument(help="The YAML config.")],
+    set_: SetOption = None,
+    backend: BackendOption = None,
+    as_json: JsonOption = False,
+):
+    """Build the model without training; show its layers, output shapes and parameter counts."""
+    from kerascli.run.summarizing import summary as run_summary
+
+    info = run_summary(config, set_ or [], backend, on_warning=warn)
+    if as_json:
+        typer.echo(json.dumps(info, indent=2))
+        return
+    console = stdout()
+    console.print(_layer_table(info))
+    console.print(
+        f"total params: {info['total_params']:,}  trainable: {info['trainable_params']:,}  "
+        f"non-trainable: {info['non_trainable_params']:,}"
+    )
+
+
+def _layer_table(info: dict) -> Table:
+    table = Table(title=f"model: {info['name']}", title_justify="left")
+    for column, justify in (("layer", "left"), ("type", "left"), ("output shape", "left"), ("params", "right")):
+        table.add_column(column, justify=justify)
+    for row in info["layers"]:
+        shape = row["output_shape"]
+        shape_text = "?" if shape is None else json.dumps(shape).replace("null", "None")
+        name = row["name"] + (f" (x{row['calls']})" if row["calls"] > 1 else "")
+        table.add_row(name, row["type"], shape_text, f"{row['params']:,}")
+    return table

@@ -1,0 +1,208 @@
+"""Commands that train and use a model: `train`, `evaluate`, `predict`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kerascli.cli.app import (
+    BackendOption,
+    JsonOption,
+    PluginOption,
+    QuietOption,
+    RunArgument,
+    SetOption,
+    app,
+    handled,
+    load_plugins,
+    stdout,
+    warn,
+)
+
+MULTI_PROCESS = "Multi-process"
+BatchSizeOption = Annotated[
+    Optional[int], typer.Option("--batch-size", min=1, help="Batch size (default: the config's).")
+]
+
+
+@app.command()
+@handled
+def train(
+    config: Annotated[Optional[Path], typer.Argument(help="The YAML config (not with --resume).")] = None,
+    set_: SetOption = None,
+    backend: BackendOption = None,
+    output_dir: Annotated[
+        Optional[Path],
+        typer.Option("--output-dir", "-o", help="Base directory for runs (default: output.dir, ./runs)."),
+    ] = None,
+    resume: Annotated[
+        Optional[Path],
+        typer.Option("--resume", help="Continue an interrupted run directory from its last completed epoch."),
+    ] = None,
+    plugin: PluginOption = None,
+    quiet: QuietOption = False,
+    as_json: JsonOption = False,
+    plot: Annotated[
+        bool, typer.Option("--plot", help="Also write the learning curves (learning_curves.png) into the run.")
+    ] = False,
+    coordinator: Annotated[
+        Optional[str],
+        typer.Option(
+            "--coordinator",
+            envvar="KERAS_DISTRIBUTION_JOB_ADDRESSES",
+            metavar="HOST:PORT",
+            help="Multi-process training: address of process 0.",
+            rich_help_panel=MULTI_PROCESS,
+        ),
+    ] = None,
+    num_processes: Annotated[
+        Optional[int],
+        typer.Option(
+            "--num-processes",
+            envvar="KERAS_DISTRIBUTION_NUM_PROCESSES",
+            help="Multi-process training: how many processes.",
+            rich_help_panel=MULTI_PROCESS,
+        ),
+    ] = None,
+    process_id: Annotated[
+        Optional[int],
+        typer.Option(
+            "--process-id",
+            envvar="KERAS_DISTRIBUTION_PROCESS_ID",
+            help="Multi-process training: this process, 0..N-1 (0 writes the run).",
+            rich_help_panel=MULTI_PROCESS,
+        ),
+    ] = None,
+    profile: Annotated[
+        bool, typer.Option("--profile", help="Print where the time went (phases, compile, throughput) on stderr.")
+    ] = False,
+):
+    """Build, compile and fit the model; write a new run directory. Ctrl-C stops after the current batch."""
+    from kerascli.engine.distribution import cluster_from
+    from kerascli.errors import UsageError
+    from kerascli.run.train import train as run_train
+
+    if (config is None) == (resume is None):
+        raise UsageError("give either a CONFIG to train or --resume RUN_DIR to continue a run")
+    load_plugins(plugin, backend)
+    cluster = cluster_from(coordinator, num_processes, process_id)
+    result = run_train(
+        config,
+        set_ or [],
+        backend,
+        output_dir,
+        Console(stderr=True),
+        quiet or as_json,
+        cluster,
+        resume=resume,
+        on_warning=warn,
+    )
+    run_dir = str(result.run_dir) if result.run_dir else None  # None on processes other than 0
+    plot_path = None
+    if plot and run_dir:
+        from kerascli.run.plot import write_plot
+
+        plot_path = write_plot(result.run_dir, result.history)
+    if profile:
+        from kerascli.run.profiling import render
+
+        for line in render(result.timings, result.profile, result.profile.get("settings", {})):
+            sys.stderr.write(line + "\n")
+    if as_json:
+        extra = {"plot": str(plot_path)} if plot_path else {}
+        typer.echo(
+            json.dumps({"run_dir": run_dir, "metrics": result.metrics, "timings": result.timings, **extra}, indent=2)
+        )
+        return
+    console = stdout()
+    if not quiet:
+        console.print(metrics_table(result.metrics, "final metrics"))
+        console.print(_loss_summary(result.history))
+    if plot_path:
+        console.print(f"learning curves: {plot_path}")
+    console.print(
+        f"run: {run_dir}" if run_dir else f"process {cluster.process_id} done; process 0 wrote the run directory"
+    )
+
+
+@app.command()
+@handled
+def evaluate(
+    run: RunArgument = None,
+    batch_size: BatchSizeOption = None,
+    set_: SetOption = None,
+    backend: BackendOption = None,
+    plugin: PluginOption = None,
+    as_json: JsonOption = False,
+):
+    """Loss and metrics of a run on its test data (default: its validation data)."""
+    from kerascli.run.inference import evaluate as run_evaluate
+
+    load_plugins(plugin, backend)
+    run_dir, metrics = run_evaluate(run, set_ or [], backend, batch_size)
+    if as_json:
+        typer.echo(json.dumps({"run_dir": str(run_dir), "metrics": metrics}, indent=2))
+        return
+    console = stdout()
+    console.print(metrics_table(metrics, "evaluation"))
+    console.print(f"run: {run_dir}")
+
+
+@app.command()
+@handled
+def predict(
+    run: RunArgument = None,
+    batch_size: BatchSizeOption = None,
+    input_path: Annotated[
+        Optional[Path], typer.Option("--input", "-i", help="Data to predict on (default: data.predict).")
+    ] = None,
+    output: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--output",
+            "-o",
+            help="Predictions file, .csv, .parquet or .npy, written chunk by chunk (default: RUN/predictions.csv).",
+        ),
+    ] = None,
+    set_: SetOption = None,
+    backend: BackendOption = None,
+    plugin: PluginOption = None,
+    as_json: JsonOption = False,
+):
+    """Predictions of a run, streamed to a CSV or Parquet (labels decoded) or .npy file."""
+    from kerascli.run.inference import predict as run_predict
+
+    load_plugins(plugin, backend)
+    path, rows = run_predict(run, set_ or [], backend, batch_size, input_path, output)
+    if as_json:
+        typer.echo(json.dumps({"predictions": str(path), "rows": rows}))
+        return
+    stdout().print(f"{rows} predictions written to {path}")
+
+
+def metrics_table(metrics: dict, title: str) -> Table:
+    """A two-column table of metric names and values."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in metrics.items():
+        table.add_row(name, f"{float(value):.4f}")
+    return table
+
+
+def _loss_summary(history: dict) -> str:
+    """`loss 1.0986 ▇▅▃▂▁ 0.1230` for the training (and validation) loss."""
+    from kerascli.run.plot import sparkline
+
+    lines = []
+    for key in ("loss", "val_loss"):
+        values = history.get(key) or []
+        if values:
+            lines.append(f"{key:<9} {float(values[0]):.4f} {sparkline(values)} {float(values[-1]):.4f}")
+    return "\n".join(lines)

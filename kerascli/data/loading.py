@@ -1,0 +1,150 @@
+"""Loading one source into `Arrays`: which columns feed which input and output, and the seeded split."""
+
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+
+from kerascli.config.document import Document, Key
+from kerascli.config.spec.data import Source
+from kerascli.data.arrays import DEFAULT_INPUT, Arrays, Labels
+from kerascli.data.checks import check_rows
+from kerascli.data.labels import encode
+from kerascli.data.readers import Reader
+from kerascli.data.selection import names_of
+from kerascli.errors import DataError
+
+
+def load(
+    source: Source,
+    doc: Document,
+    key: Key,
+    *,
+    input_names: list[str] | None,
+    output_names: list[str],
+    labels: Labels,
+    fit_labels: bool = False,
+    need_y: bool = True,
+    targets: bool = True,
+) -> Arrays:
+    """Loads one source.
+
+    Tables are read into memory; `.npy` files and shards stay memory-mapped
+    (see `fit_feeds` for how they reach Keras).
+
+    Args:
+        source: the `data.<role>` spec.
+        doc: the config document (for paths and error locations).
+        key: where the source is in the config, e.g. `("data", "train")`.
+        input_names: the model's input names, or None to name a single input
+            `input` (the shapes are then inferred from the data).
+        output_names: the model's output node names.
+        labels: vocabularies by output name; updated when `fit_labels`.
+        fit_labels: learn vocabularies of string targets (training data only).
+        need_y: whether targets are required.
+        targets: whether to load targets at all (`predict` does not); the
+            target columns are still left out of the default inputs.
+
+    Returns:
+        The `Arrays`.
+
+    Raises:
+        DataError: a missing, unreadable or corrupt file, an unknown column or
+            key, non-numeric inputs, NaN/inf values, mismatched row counts,
+            labels unseen in training.
+    """
+    reader = Reader(source, doc, key)
+    x_sel, y_sel = selections(source, reader)
+    y_names = names_of(y_sel)
+    if not targets:
+        y_sel = None
+        need_y = False
+    y = {
+        name: reader.array(sel, key + _sub("y", name, y_sel), target=True)
+        for name, sel in target_selections(y_sel, output_names, need_y, doc, key).items()
+    }
+    x = {
+        name: reader.array(sel, key + _sub("x", name, x_sel), targets=y_names)
+        for name, sel in input_selections(x_sel, input_names, doc, key).items()
+    }
+    for name, values in list(y.items()):
+        y[name] = encode(values, name, labels, fit_labels, doc, key + ("y",))
+    arrays = Arrays(x, y)
+    check_rows(arrays, doc, key)
+    return arrays
+
+
+def selections(source: Source, reader: Reader):
+    """`(x, y)` selections of a source, with the NPZ defaults (keys `x` and `y`) filled."""
+    x_sel, y_sel = source.x, source.y
+    if reader.kind == ".npz":
+        x_sel = "x" if x_sel is None else x_sel
+        y_sel = ("y" if "y" in reader.names() else None) if y_sel is None else y_sel
+    return x_sel, y_sel
+
+
+def _sub(axis: str, name: str, selection) -> Key:
+    return (axis, name) if isinstance(selection, dict) else (axis,)
+
+
+def target_selections(y_sel, output_names: list[str], need_y: bool, doc: Document, key: Key) -> dict:
+    """The target selection of each model output."""
+    if isinstance(y_sel, dict):
+        for name in y_sel:
+            if name not in output_names:
+                hint = difflib.get_close_matches(name, output_names, n=1)
+                raise DataError(
+                    doc.problem(
+                        key + ("y", name),
+                        f"'{name}' is not a model output; outputs are: {', '.join(output_names)}"
+                        + (f" (did you mean '{hint[0]}'?)" if hint else ""),
+                    ).render()
+                )
+        return dict(y_sel)
+    if y_sel is not None:
+        if len(output_names) > 1:
+            raise DataError(
+                doc.problem(
+                    key + ("y",),
+                    f"the model has {len(output_names)} outputs ({', '.join(output_names)}); give 'y' as a mapping from output name to columns",
+                ).render()
+            )
+        return {output_names[0]: y_sel}
+    if need_y:
+        raise DataError(doc.problem(key, "no targets: set 'y' to the target column, key or file").render())
+    return {}
+
+
+def input_selections(x_sel, input_names: list[str] | None, doc: Document, key: Key) -> dict:
+    """The input selection of each model input."""
+    if isinstance(x_sel, dict):
+        return dict(x_sel)
+    if input_names and len(input_names) > 1:
+        raise DataError(
+            doc.problem(
+                key + ("x",),
+                f"the model has {len(input_names)} inputs ({', '.join(input_names)}); give 'x' as a mapping from input name to columns",
+            ).render()
+        )
+    name = input_names[0] if input_names and len(input_names) == 1 else DEFAULT_INPUT
+    return {name: x_sel}
+
+
+def split(arrays: Arrays, fraction: float, seed: int, doc: Document, key: Key) -> tuple[Arrays, Arrays]:
+    """Shuffles rows with `seed` and holds out the first `floor(n * fraction)`.
+
+    This is the usual recipe (permute, take the first part as validation),
+    not Keras' `validation_split`, which takes the last rows unshuffled.
+    Memory-mapped arrays are split by index (`RowView`), never loaded.
+
+    Returns:
+        `(train, validation)`.
+    """
+    n = len(arrays)
+    n_val = int(fraction * n)
+    if n_val == 0 or n_val == n:
+        side = "validation" if n_val == 0 else "training"
+        raise DataError(doc.problem(key, f"a split of {fraction} of {n} rows leaves the {side} set empty").render())
+    order = np.random.default_rng(seed).permutation(n)
+    return arrays.take(order[n_val:]), arrays.take(order[:n_val])

@@ -1,0 +1,94 @@
+"""Keras callbacks from the config's `fit.callbacks`, their files placed in the run directory."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from kerascli.config.catalog import load_catalog
+from kerascli.config.checks.safety import outside_run_dir
+from kerascli.config.document import Document
+from kerascli.config.spec import Config
+from kerascli.config.tables import CALLBACK_PATH_ARGS
+from kerascli.engine.keras_import import load_keras
+from kerascli.errors import ConfigError
+from kerascli.model.objects import clean
+
+keras = load_keras()
+
+# Callbacks that need a package kerascli does not depend on, beyond what the
+# catalogue finds in their constructors (TensorBoard imports TensorFlow later,
+# when training starts, even on the JAX backend).
+CALLBACK_PACKAGES = {"TensorBoard": ("tensorflow", "pip install tensorflow")}
+
+
+def check_callback_packages(config: Config, doc: Document) -> None:
+    """Fails early, before a run starts, when a callback's package is missing.
+
+    Raises:
+        ConfigError: naming the callback, the package and how to install it.
+    """
+    problems = []
+    for i, spec in enumerate(config.fit.callbacks):
+        entry = load_catalog().get("callbacks", spec.type)
+        needed = list(entry.requires) if entry else []
+        extra = CALLBACK_PACKAGES.get(spec.type)
+        if extra and extra[0] not in needed:
+            needed.append(extra[0])
+        for package in needed:
+            module = package.replace("-", "_").replace("orbax_checkpoint", "orbax")
+            if importlib.util.find_spec(module) is None:
+                install = extra[1] if extra and extra[0] == package else f"pip install {package}"
+                hint = (
+                    "; for a log without it, use {type: CSVLogger, filename: history.csv}"
+                    if spec.type == "TensorBoard"
+                    else ""
+                )
+                problems.append(
+                    doc.problem(
+                        ("fit", "callbacks", i),
+                        f"callback {spec.type} needs {package}, which is not installed: {install}{hint}",
+                    )
+                )
+    if problems:
+        raise ConfigError(problems)
+
+
+def make_callbacks(config: Config, doc: Document, run_dir) -> list:
+    """The Keras callbacks the config lists, with paths placed in the run directory."""
+    callbacks = []
+    for i, spec in enumerate(config.fit.callbacks):
+        key = ("fit", "callbacks", i)
+        cls = getattr(keras.callbacks, spec.type, None)
+        if not isinstance(cls, type) or spec.type in ("LambdaCallback", "LearningRateScheduler"):
+            raise ConfigError([doc.problem(key, f"callback '{spec.type}' cannot be used from a config")])
+        kwargs = spec.kwargs
+        if (
+            spec.type in ("EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint")
+            and kwargs.get("mode", "auto") == "auto"
+        ):
+            monitor = kwargs.get("monitor", "val_loss")
+            kwargs["mode"] = (
+                "min"
+                if monitor.endswith("loss") or "error" in monitor
+                else "max"
+                if any(w in monitor for w in ("acc", "auc", "precision", "recall", "f1"))
+                else "auto"
+            )
+        for path_arg in CALLBACK_PATH_ARGS:
+            if path_arg in kwargs:
+                target = Path(str(kwargs[path_arg]))
+                if outside_run_dir(str(kwargs[path_arg])):
+                    raise ConfigError(
+                        [
+                            doc.problem(
+                                key + (path_arg,), f"expected a path inside the run directory, got '{kwargs[path_arg]}'"
+                            )
+                        ]
+                    )
+                kwargs[path_arg] = str(Path(run_dir) / target)
+        try:
+            callbacks.append(cls(**kwargs))
+        except Exception as exc:  # noqa: BLE001
+            raise ConfigError([doc.problem(key, f"{spec.type} was rejected by Keras: {clean(exc)}")]) from None
+    return callbacks

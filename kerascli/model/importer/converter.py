@@ -1,0 +1,360 @@
+"""A serialized Keras model (`get_config()`) → kerascli nodes, blocks and inputs."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from kerascli.config.catalog import Catalog
+from kerascli.engine.keras_import import load_keras
+from kerascli.errors import KerasCliError
+
+MODEL_CLASSES = ("Functional", "Sequential", "Model")
+NESTED_MODULES = {
+    "keras.initializers": "initializers",
+    "keras.regularizers": "regularizers",
+    "keras.constraints": "constraints",
+}
+
+
+class Converter:
+    """Converts one model's serialized graph, collecting its nested models as blocks."""
+
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+        self.blocks: dict[str, dict] = {}
+
+    # -- graphs ----------------------------------------------------------
+
+    def graph(self, serialized: dict, top: bool) -> dict:
+        """A model's `{inputs, layers, outputs}` (a block's when not `top`)."""
+        config = serialized["config"]
+        if serialized["class_name"] == "Sequential":
+            return self.sequential(config, top)
+        return self.functional(config, top)
+
+    def sequential(self, config: dict, top: bool) -> dict:
+        layers = list(config["layers"])
+        inputs: dict[str, dict] = {}
+        if layers and layers[0]["class_name"] == "InputLayer":
+            first = layers.pop(0)["config"]
+            inputs[first["name"]] = self.input_spec(first)
+        elif config.get("build_input_shape"):
+            inputs["input"] = {"shape": list(config["build_input_shape"][1:])}
+        elif top:
+            raise KerasCliError(
+                "the Sequential model was never built, so its input shape is unknown; build or call it once before saving"
+            )
+        nodes = [self.layer_node(layer, layer["config"]["name"]) for layer in layers]
+        if top:
+            return {"inputs": inputs, "layers": nodes}
+        return {"layers": nodes}  # a block's input is `in` by default
+
+    def functional(self, config: dict, top: bool) -> dict:
+        layers = config["layers"]
+        input_names = [item["name"] for item in layers if item["class_name"] == "InputLayer"]
+        inputs = {
+            item["name"]: self.input_spec(item["config"]) for item in layers if item["class_name"] == "InputLayer"
+        }
+        calls = []  # (layer, node_index, call) in Keras' order
+        for layer in layers:
+            if layer["class_name"] == "InputLayer":
+                continue
+            for index, call in enumerate(layer.get("inbound_nodes", [])):
+                calls.append((layer, index, call))
+        if not top and len(input_names) == 1:
+            # a block's single input is `in` by default: name it so, which also
+            # makes instances of one block (whose input names differ) identical
+            inputs = {"in": inputs[input_names[0]]}
+            names_of_inputs = {(input_names[0], 0): "in"}
+            input_names = ["in"]
+        else:
+            names_of_inputs = {(name, 0): name for name in input_names}
+        # (layer, call index) -> node name
+        names = dict(names_of_inputs)
+        for layer, index, _ in calls:
+            names[(layer["name"], index)] = _call_name(layer["name"], index)
+        nodes = []
+        previous = input_names[0] if len(input_names) == 1 else None
+        for layer, index, call in calls:
+            name = _call_name(layer["name"], index)
+            reads = self.call_inputs(layer, call, names)
+            if index == 0:
+                node = self.layer_node(layer, name)
+            else:
+                node = {"name": name, "share": layer["name"]}
+            if not (isinstance(reads, str) and reads == previous):
+                node["inputs"] = reads
+            nodes.append(node)
+            previous = name
+        # In `output_layers` (not in call arguments) Keras counts a nested
+        # functional model's own construction as its node 0.
+        functional = {item["name"] for item in layers if _is_functional(item)}
+        outputs = [n if n[0] not in functional else [n[0], n[1] - 1, n[2]] for n in _triples(config["output_layers"])]
+        outputs = [self.tensor_name({"keras_history": n}, names) for n in outputs]
+        if top:
+            graph: dict[str, Any] = {"inputs": inputs, "layers": nodes}
+            if outputs != [nodes[-1]["name"]]:
+                graph["outputs"] = outputs[0] if len(outputs) == 1 else outputs
+            return graph
+        if len(outputs) != 1:
+            raise KerasCliError(
+                "a nested model with several outputs cannot be written as a block (a block returns one tensor)"
+            )
+        block: dict[str, Any] = {"inputs": list(inputs)} if list(inputs) != ["in"] else {}
+        block["layers"] = nodes
+        if outputs[0] != nodes[-1]["name"]:
+            block["outputs"] = outputs[0]
+        return block
+
+    def tensor_name(self, tensor_config: dict, names: dict) -> str:
+        layer, index, tensor_index = tensor_config["keras_history"]
+        if tensor_index != 0:
+            raise KerasCliError(
+                f"layer '{layer}' returns several tensors and output {tensor_index} is used; "
+                "a config can only connect a layer's single (first) output"
+            )
+        return names[(layer, index)]
+
+    def call_inputs(self, layer: dict, call: dict, names: dict):
+        """The `inputs:` value of one call: a name, a list, or keyword arguments."""
+        args = call.get("args", [])
+        kwargs = {}
+        for key, value in (call.get("kwargs") or {}).items():
+            if _is_tensor(value):
+                kwargs[key] = self.tensor_name(value["config"], names)
+            elif value is not None and value is not False:
+                raise KerasCliError(
+                    f"layer '{layer['name']}' is called with {key}={value!r}; "
+                    "a config passes only tensors to a layer call"
+                )
+        if len(args) == 1 and not kwargs:
+            arg = args[0]
+            if _is_tensor(arg):
+                return self.tensor_name(arg["config"], names)
+            if isinstance(arg, list) and all(_is_tensor(a) for a in arg):
+                return [self.tensor_name(a["config"], names) for a in arg]
+        positional = self.call_parameters(layer)
+        for i, arg in enumerate(args):
+            if not _is_tensor(arg) or i >= len(positional):
+                raise KerasCliError(f"layer '{layer['name']}' is called with arguments a config cannot express")
+            kwargs[positional[i]] = self.tensor_name(arg["config"], names)
+        return kwargs
+
+    def call_parameters(self, layer: dict) -> list[str]:
+        """Names of a layer's `call()` parameters, for tensors passed by position."""
+        keras = load_keras()
+
+        cls = getattr(keras.layers, layer["class_name"], None) or keras.saving.get_registered_object(
+            layer.get("registered_name") or layer["class_name"]
+        )
+        if cls is None:
+            return []
+        params = list(inspect.signature(cls.call).parameters.values())[1:]
+        return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+    @staticmethod
+    def input_spec(config: dict) -> dict:
+        spec: dict[str, Any] = {"shape": list(config["batch_shape"][1:])}
+        if config.get("dtype") not in (None, "float32"):
+            spec["dtype"] = config["dtype"]
+        return spec
+
+    # -- layers ----------------------------------------------------------
+
+    def layer_node(self, layer: dict, name: str) -> dict:
+        """`{name, type, <non-default arguments>}` of one layer (or nested model)."""
+        class_name = layer["class_name"]
+        if class_name in MODEL_CLASSES or (layer.get("registered_name") in MODEL_CLASSES):
+            return {"name": name, "type": self.block(layer)}
+        return {"name": name, **self.layer_arguments(layer)}
+
+    def block(self, layer: dict) -> str:
+        """Adds a nested model to `blocks:`; returns the block's name.
+
+        Nested models with the same architecture (e.g. three instances of one
+        kerascli block) share one block definition.
+        """
+        graph = self.graph(layer, top=False)
+        for name, existing in self.blocks.items():
+            if existing == graph:
+                return name
+        base = layer["config"]["name"]
+        block_name, n = base, 1
+        while block_name in self.blocks or self.catalog.get("layers", block_name) is not None:
+            n += 1
+            block_name = f"{base}_block{n}"
+        self.blocks[block_name] = graph
+        return block_name
+
+    def layer_arguments(self, layer: dict) -> dict:
+        """`{type, <arguments that differ from the defaults>}` of a serialized layer."""
+        class_name = layer["class_name"]
+        config = layer["config"]
+        entry = self.catalog.get("layers", class_name)
+        out: dict[str, Any] = {"type": class_name}
+        for key, value in config.items():
+            if key == "name":
+                continue
+            if key == "trainable":
+                if value is False:
+                    out[key] = False
+                continue
+            if key == "dtype":
+                policy = value.get("config", {}).get("name") if isinstance(value, dict) else value
+                if policy not in (None, "float32"):
+                    out[key] = policy
+                continue
+            arg = entry.arguments.get(key) if entry else None
+            if entry is not None and arg is None and key not in entry.accepts_kwargs:
+                known, default = _inherited_default(class_name, key)
+                if value is None or (known and value == default):
+                    continue
+                raise KerasCliError(
+                    f"layer '{config.get('name')}' ({class_name}) has argument {key}={value!r}, "
+                    "which the catalogue of this Keras does not know"
+                )
+            converted = self.value(key, value)
+            if arg is not None and not arg.required and _same(converted, arg.default, arg.type, key, self.catalog):
+                continue
+            if (
+                key == "backward_layer"
+                and isinstance(out.get("layer"), dict)
+                and converted == {**out["layer"], "go_backwards": not out["layer"].get("go_backwards", False)}
+            ):
+                continue  # Bidirectional's default: the forward layer, reversed
+            if (
+                key == "strides"
+                and arg is not None
+                and arg.default is None
+                and "pool_size" in config
+                and _same(
+                    converted,
+                    list(config["pool_size"])
+                    if isinstance(config["pool_size"], (list, tuple))
+                    else config["pool_size"],
+                    None,
+                    key,
+                    self.catalog,
+                )
+            ):
+                continue  # pooling: strides default to pool_size
+            if (
+                isinstance(converted, list)
+                and arg is not None
+                and arg.type == "integer|array"
+                and converted
+                and all(v == converted[0] for v in converted)
+                and isinstance(converted[0], int)
+            ):
+                converted = converted[0]
+            out[key] = converted
+        return out
+
+    def value(self, key: str, value: Any) -> Any:
+        """A serialized argument value in config form."""
+        if isinstance(value, tuple):
+            value = list(value)
+        if isinstance(value, list):
+            return [self.value(key, v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        module = value.get("module", "")
+        if module == "keras.layers" and "class_name" in value:
+            inner = self.layer_arguments(value)
+            return inner
+        kind = NESTED_MODULES.get(module)
+        if kind is not None:
+            return self.keras_object(kind, value)
+        if "class_name" in value:
+            raise KerasCliError(f"argument '{key}' holds a {value['class_name']} object, which a config cannot write")
+        return {k: self.value(k, v) for k, v in value.items()}
+
+    def keras_object(self, kind: str, value: dict) -> Any:
+        """An initializer/regularizer/constraint as `name` or `{type: Class, ...}`."""
+        class_name = value["class_name"]
+        entry = self.catalog.get(kind, class_name)
+        kwargs = {}
+        for key, item in (value.get("config") or {}).items():
+            arg = entry.arguments.get(key) if entry else None
+            if item is None and (arg is None or arg.default is None):
+                continue
+            if arg is not None and _same(item, arg.default, arg.type, key, self.catalog):
+                continue
+            kwargs[key] = self.value(key, item)
+        if not kwargs:
+            for alias, canonical in sorted(self.catalog.aliases(kind).items()):
+                if canonical == class_name and alias == alias.lower():
+                    return alias
+        return {"type": class_name, **kwargs}
+
+
+def _triples(value) -> list:
+    """`output_layers` (a triple, a list of triples or a dict of them) as a list."""
+    if isinstance(value, dict):
+        return list(value.values())
+    if value and isinstance(value[0], str):
+        return [value]
+    return list(value)
+
+
+def _call_name(layer_name: str, index: int) -> str:
+    """The node name of a layer's `index`-th call: the layer name, then `<name>_call2`, ..."""
+    return layer_name if index == 0 else f"{layer_name}_call{index + 1}"
+
+
+def _is_functional(layer: dict) -> bool:
+    return "Functional" in (layer.get("class_name"), layer.get("registered_name"))
+
+
+def _inherited_default(class_name: str, key: str) -> tuple[bool, Any]:
+    """`(True, default)` when a base class of layer `class_name` takes `key`.
+
+    Some arguments reach a base class through `**kwargs` (e.g. an RNN's
+    `zero_output_for_mask`) and so are not in the catalogue entry.
+    """
+    keras = load_keras()
+
+    cls = getattr(keras.layers, class_name, None)
+    for base in getattr(cls, "__mro__", ()):
+        init = base.__dict__.get("__init__")
+        if init is None:
+            continue
+        param = inspect.signature(init).parameters.get(key)
+        if param is not None and param.default is not inspect.Parameter.empty:
+            return True, param.default
+    return False, None
+
+
+def _is_tensor(value) -> bool:
+    return isinstance(value, dict) and value.get("class_name") == "__keras_tensor__"
+
+
+def _same(value: Any, default: Any, arg_type: str | None, key: str, catalog: Catalog) -> bool:
+    """Whether a config value means the same as the catalogue default."""
+    if isinstance(value, tuple):
+        value = list(value)
+    if value == default:
+        return True
+    if (key == "activation" or key.endswith("_activation")) and value == "linear" and default is None:
+        return True
+    if key == "data_format" and default is None and value == "channels_last":
+        return True  # None means keras.config.image_data_format(), channels_last unless configured
+    if (
+        isinstance(default, int)
+        and not isinstance(default, bool)
+        and isinstance(value, list)
+        and value
+        and all(v == default for v in value)
+    ):
+        return True
+    for suffix, kind in (
+        ("initializer", "initializers"),
+        ("regularizer", "regularizers"),
+        ("constraint", "constraints"),
+    ):
+        if key == suffix or key.endswith("_" + suffix):
+            if isinstance(value, str) and isinstance(default, str):
+                a, b = catalog.get(kind, value), catalog.get(kind, default)
+                return a is not None and b is not None and a.name == b.name
+    return False

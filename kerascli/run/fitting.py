@@ -1,0 +1,147 @@
+"""The `fit` and `save` phases of `train`: callbacks, `model.fit`, the final metrics, the artifacts."""
+
+from __future__ import annotations
+
+from kerascli.atomic import atomic_path, write_json
+from kerascli.errors import KerasCliError
+from kerascli.run import interrupt
+from kerascli.run.profiling import EpochTimer, fit_summary
+from kerascli.run.progress import RichProgress
+from kerascli.run.session import Training, TrainResult, discard_scratch
+
+
+def fit_and_save(t: Training, console, quiet: bool, resume) -> TrainResult:
+    """Fits the compiled model of `t` into its run directory and saves the results.
+
+    A signal, a diverged loss or a Keras error marks `run.json` as
+    interrupted or failed (with the epochs done) before it is raised.
+    """
+    guard = interrupt.SignalGuard()
+    checkpointer = interrupt.Checkpointer(t.run_dir, guard)
+    checkpointer.set_model(t.model)
+    epochs_done = checkpointer.restore(resume) if resume is not None else 0
+    if resume is not None:
+        t.run_info["resumed_from_epoch"] = epochs_done
+    write_json(t.run_dir / "run.json", t.run_info)
+    epoch_timer = EpochTimer()
+    from kerascli.model.callbacks import make_callbacks
+
+    callbacks = make_callbacks(t.cfg, t.doc, t.run_dir) + [checkpointer, epoch_timer]
+    if not quiet:
+        callbacks.append(RichProgress(console))
+    try:
+        with t.timer.phase("fit"), guard:
+            history = _fit(t, callbacks, max(t.cfg.fit.initial_epoch, epochs_done))
+        interrupt.check_outcome(guard, checkpointer, t.run_dir)
+        # The whole run's epochs, those before a --resume included.
+        history.history, history.epoch = checkpointer.history, list(range(checkpointer.epochs_done))
+        with t.timer.phase("evaluate"):
+            metrics = final_metrics(t, history)
+        with t.timer.phase("save"):
+            _save(t, history, metrics)
+    except BaseException as exc:
+        _record_failure(t, exc, checkpointer)
+        if isinstance(exc, (KeyboardInterrupt, KerasCliError)):
+            raise
+        from kerascli.model.objects import clean
+
+        raise KerasCliError(f"training failed: {clean(exc)} (run directory: {t.run_dir})") from exc
+    finally:
+        discard_scratch(t)
+    return _completed(t, history, metrics, checkpointer, epoch_timer)
+
+
+def _fit(t: Training, callbacks: list, initial_epoch: int):
+    """`model.fit` on the in-memory arrays or the streamed dataset (see `data.streaming.fit_feeds`)."""
+    from kerascli.data.streaming import fit_feeds
+
+    fit, local = t.cfg.fit, t.plan.local_batch
+    train_feed, val_feed = fit_feeds(
+        t.train_data,
+        t.validation,
+        batch_size=local(fit.batch_size),
+        validation_batch_size=local(fit.validation_batch_size),
+        shuffle=fit.shuffle,
+        seed=t.seed,
+        budget=t.cfg.data.memory_budget,
+    )
+    t.val_feed = val_feed
+    return t.model.fit(
+        train_feed.x,
+        train_feed.y,
+        epochs=fit.epochs,
+        batch_size=train_feed.batch_size,
+        shuffle=train_feed.shuffle,
+        class_weight=t.class_weight,
+        callbacks=callbacks,
+        initial_epoch=initial_epoch,
+        steps_per_epoch=fit.steps_per_epoch,
+        validation_data=val_feed.validation_data if val_feed else None,
+        validation_steps=fit.validation_steps,
+        validation_batch_size=local(fit.validation_batch_size),
+        validation_freq=fit.validation_freq,
+        verbose=0,
+    )
+
+
+def final_metrics(t: Training, history) -> dict:
+    """The metrics `metrics.json` records: the last epoch's validation figures, or a final evaluate."""
+    if t.validation is None:
+        return {k: v[-1] for k, v in history.history.items() if v}
+    metrics = last_validation(history, t.cfg)
+    if metrics is None:
+        val_feed = t.val_feed
+        # The validation batch size reuses the test step fit already compiled.
+        metrics = t.model.evaluate(val_feed.x, val_feed.y, batch_size=val_feed.batch_size, return_dict=True, verbose=0)
+    return metrics
+
+
+def last_validation(history, cfg) -> dict | None:
+    """The last epoch's validation metrics, when they are what a final `evaluate` would give.
+
+    They are when validation ran after the last epoch and no callback
+    restored other weights at the end of training; then a second pass over
+    the validation data is saved.
+    """
+    fit = cfg.fit
+    if not history.epoch or (history.epoch[-1] + 1) % fit.validation_freq or fit.validation_steps:
+        return None
+    if any(c.kwargs.get("restore_best_weights") for c in cfg.fit.callbacks):
+        return None
+    values = {k[len("val_") :]: v[-1] for k, v in history.history.items() if k.startswith("val_") and v}
+    return values or None
+
+
+def _save(t: Training, history, metrics: dict) -> None:
+    with atomic_path(t.run_dir / "model.keras") as tmp:
+        t.model.save(tmp)
+    write_json(t.run_dir / "history.json", history.history)
+    write_json(t.run_dir / "metrics.json", {"validation" if t.validation is not None else "train": metrics})
+
+
+def _record_failure(t: Training, exc: BaseException, checkpointer) -> None:
+    from kerascli.model.objects import clean
+
+    interrupted = isinstance(exc, (KeyboardInterrupt, interrupt.Interrupted))
+    t.run_info.update(
+        status="interrupted" if interrupted else "failed",
+        epochs=checkpointer.epochs_done,
+        error=clean(exc),
+        timings=t.timer.report(),
+    )
+    interrupt.write_quietly(t.run_dir / "run.json", t.run_info)
+
+
+def _completed(t: Training, history, metrics: dict, checkpointer, epoch_timer) -> TrainResult:
+    fit, batch = t.cfg.fit, t.plan.local_batch(t.cfg.fit.batch_size)
+    profile = {
+        "epoch_seconds": epoch_timer.seconds,
+        "settings": t.settings,
+        **fit_summary(epoch_timer.seconds, len(t.train_data), fit.steps_per_epoch, batch),
+    }
+    t.run_info.update(status="completed", epochs=checkpointer.epochs_done, timings=t.timer.report(), profile=profile)
+    if not t.plan.writer:
+        return TrainResult(None, history.history, metrics, t.run_info["timings"], profile)
+    write_json(t.run_dir / "run.json", t.run_info)
+    checkpointer.discard()
+    return TrainResult(t.run_dir, history.history, metrics, t.run_info["timings"], profile)

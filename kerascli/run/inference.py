@@ -1,0 +1,116 @@
+"""`evaluate` and `predict`: a trained run on its test data, or on new data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kerascli.atomic import write_json
+from kerascli.config import spec
+from kerascli.engine.tensors import tensor_name
+from kerascli.errors import ConfigError, KerasCliError, UsageError
+from kerascli.run.inputs import load_training_data
+from kerascli.run.rundir import RunContext, open_run
+
+
+def _input_names(ctx: RunContext) -> list[str]:
+    return [tensor_name(t) for t in ctx.model.inputs]
+
+
+def evaluate(target=None, overrides=(), backend_cli=None, batch_size=None) -> tuple[Path, dict[str, float]]:
+    """Loss and metrics of a run on its test data (default: its validation data).
+
+    Returns:
+        `(run_dir, metrics)`; the metrics are also written to the run's
+        `metrics.json` under `test`.
+    """
+    ctx = open_run(target, overrides, backend_cli)
+    from kerascli import data
+    from kerascli.data.streaming import feed
+
+    arrays, source = _evaluation_data(ctx, data.Labels(ctx.labels))
+    data.check_inputs(ctx.model, arrays.x, ctx.doc, ("data", source, "x"))
+    test_feed = feed(arrays, batch_size=batch_size or ctx.cfg.evaluate.batch_size, budget=ctx.cfg.data.memory_budget)
+    try:
+        metrics = ctx.model.evaluate(
+            test_feed.x, test_feed.y, batch_size=test_feed.batch_size, return_dict=True, verbose=0
+        )
+    except Exception as exc:  # noqa: BLE001
+        from kerascli.model.objects import clean
+
+        raise KerasCliError(f"evaluation failed: {clean(exc)}") from None
+    metrics = {k: float(v) for k, v in metrics.items()}
+    metrics_file = ctx.run_dir / "metrics.json"
+    existing = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+    existing["test"] = metrics
+    existing["test_source"] = source
+    write_json(metrics_file, existing)
+    return ctx.run_dir, metrics
+
+
+def _evaluation_data(ctx: RunContext, labels):
+    """The arrays `evaluate` runs on and where they come from: `test` or `validation`."""
+    from kerascli import data
+
+    cfg, doc = ctx.cfg, ctx.doc
+    names = {"input_names": _input_names(ctx), "output_names": cfg.model.output_names(), "labels": labels}
+    if cfg.data.test is not None:
+        return data.load(cfg.data.test.like(cfg.data.train), doc, ("data", "test"), **names), "test"
+    if isinstance(cfg.data.validation, spec.Split):
+        return load_training_data(doc, cfg, ctx.seed, labels)[1], "validation"
+    if cfg.data.validation is not None:
+        return data.load(cfg.data.validation.like(cfg.data.train), doc, ("data", "validation"), **names), "validation"
+    raise ConfigError(
+        [doc.problem(("data",), "nothing to evaluate on: the config has neither data.test nor data.validation")]
+    )
+
+
+def predict(
+    target=None, overrides=(), backend_cli=None, batch_size=None, input_path=None, output_path=None
+) -> tuple[Path, int]:
+    """Predictions of a run on `--input` (or `data.predict`), written to a file.
+
+    Returns:
+        `(predictions_file, rows)`.
+    """
+    ctx = open_run(target, overrides, backend_cli)
+    from kerascli.data import predictions
+    from kerascli.data.predicting import predict_to_file
+
+    cfg = ctx.cfg
+    source = _predict_source(cfg, input_path).like(cfg.data.train)
+    outputs = cfg.model.output_names()
+    target_file = Path(output_path) if output_path else ctx.run_dir / "predictions.csv"
+    try:  # streamed: chunks read, predicted and appended to the file one by one
+        rows = predict_to_file(
+            ctx.model,
+            source,
+            ctx.doc,
+            ("data", "predict"),
+            target=target_file,
+            batch_size=batch_size or cfg.predict.batch_size,
+            output_names=outputs,
+            labels=ctx.labels,
+            kinds=predictions.classifier_outputs(cfg, outputs),
+        )
+    except KerasCliError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        from kerascli.model.objects import clean
+
+        raise KerasCliError(f"prediction failed: {clean(exc)}") from None
+    return target_file, rows
+
+
+def _predict_source(cfg: spec.Config, input_path) -> spec.Source:
+    """`--input` (with the columns the config's predict or train source names), else `data.predict`."""
+    if input_path is not None:
+        template = cfg.data.predict or cfg.data.train
+        if template is not None and template.path is None:
+            template = None  # its x/y name files, not columns of the --input file
+        return spec.Source(
+            path=str(Path(input_path).resolve()), x=template.x if template else None, y=template.y if template else None
+        )
+    if cfg.data.predict is not None:
+        return cfg.data.predict
+    raise UsageError("nothing to predict: pass --input PATH or set data.predict in the config")

@@ -1,0 +1,87 @@
+"""The training data of a config, and its checks against the built model."""
+
+from __future__ import annotations
+
+from kerascli.config import spec
+from kerascli.errors import ConfigError
+
+
+def load_training_data(doc, cfg: spec.Config, seed: int, labels):
+    """Training and validation `Arrays` as the config describes them."""
+    from kerascli import data
+
+    if cfg.data.train is None:
+        raise ConfigError([doc.problem(("data",), "missing required key 'train': the training data source")])
+    input_names = list(cfg.model.inputs) if cfg.model.inputs else None
+    outputs = cfg.model.output_names()
+    train = data.load(
+        cfg.data.train,
+        doc,
+        ("data", "train"),
+        input_names=input_names,
+        output_names=outputs,
+        labels=labels,
+        fit_labels=True,
+    )
+    validation = None
+    if isinstance(cfg.data.validation, spec.Split):
+        train, validation = data.split(train, cfg.data.validation.split, seed, doc, ("data", "validation", "split"))
+    elif cfg.data.validation is not None:
+        validation = data.load(
+            cfg.data.validation.like(cfg.data.train),
+            doc,
+            ("data", "validation"),
+            input_names=input_names,
+            output_names=outputs,
+            labels=labels,
+        )
+    return train, validation
+
+
+def input_signature(arrays) -> tuple[dict[str, tuple], dict[str, str]]:
+    """Per-input sample shapes and dtypes of the data (floats train as float32)."""
+    from kerascli.data.arrays import keras_dtype
+
+    shapes = {k: v.shape[1:] for k, v in arrays.x.items()}
+    dtypes = {k: keras_dtype(v.dtype) for k, v in arrays.x.items()}
+    return shapes, dtypes
+
+
+def check_inputs(model, arrays, doc) -> None:
+    """Checks the data's sample shapes against the model inputs (given in the config)."""
+    from kerascli.data import check_inputs as check
+
+    declared = ("model", "inputs") if doc.data.get("model", {}).get("inputs") else None
+    check(model, arrays.x, doc, ("data", "train", "x"), declared)
+
+
+def check_targets(model, cfg, doc, arrays) -> None:
+    """Targets that cannot match their output are an error, not a silent broadcast."""
+    from kerascli.model.targets import check_targets as check
+
+    outputs = model.output if isinstance(model.output, dict) else {cfg.model.output_names()[0]: model.output}
+    check(doc, cfg.compile.loss, {k: tuple(t.shape[1:]) for k, t in outputs.items()}, arrays.y)
+
+
+def class_weight(weights, labels, doc):
+    """`fit.class_weight` with string labels mapped to their encoded integers."""
+    if not weights:
+        return None
+    vocab = next(iter(labels.values()), None) if labels else None
+    out, problems = {}, []
+    for key, weight in weights.items():
+        if isinstance(key, str) and not key.isdigit():
+            if not vocab or key not in vocab:
+                known = f"; the labels are: {', '.join(vocab)}" if vocab else "; the targets are not string labels"
+                problems.append(
+                    doc.problem(
+                        ("fit", "class_weight", key), f"'{key}' is not a class label of the training data{known}"
+                    )
+                )
+                continue
+            out[vocab.index(key)] = weight
+        else:
+            out[int(key)] = weight
+    if problems:
+        raise ConfigError(problems)
+    return out

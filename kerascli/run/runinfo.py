@@ -1,0 +1,90 @@
+"""What `run.json` and `config.yaml` record about a run: versions, the resolved config, timings."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import sys
+import time
+
+import yaml
+
+from kerascli import __version__
+from kerascli.config import document, spec
+from kerascli.config.tables import FILE_SUFFIXES
+
+
+class Timer:
+    """Collects wall-clock seconds per phase, for `run.json`."""
+
+    def __init__(self):
+        self.timings: dict[str, float] = {}
+        self._start = time.perf_counter()
+
+    def phase(self, name: str):
+        """A context manager adding the seconds spent inside it to `timings[name]`."""
+        timer = self
+
+        class _Phase:
+            def __enter__(self):
+                self.t = time.perf_counter()
+
+            def __exit__(self, *exc):
+                timer.timings[name] = round(timer.timings.get(name, 0.0) + time.perf_counter() - self.t, 4)
+
+        return _Phase()
+
+    def total(self) -> float:
+        """Seconds since the timer was made."""
+        return round(time.perf_counter() - self._start, 4)
+
+    def report(self) -> dict[str, float]:
+        """The phase timings and the total, as `run.json` records them."""
+        return {**self.timings, "total": self.total()}
+
+
+def resolved_config(doc: document.Document, cfg: spec.Config, seed: int) -> dict:
+    """The config with defaults filled, the seed fixed and data paths absolute."""
+    data = cfg.model_dump(mode="json", exclude_none=True, warnings=False)
+    data["name"] = cfg.name or doc.path.stem
+    data["seed"] = seed
+    for source in (data.get("data") or {}).values():
+        if not isinstance(source, dict):
+            continue
+        if "path" in source:
+            source["path"] = str((doc.base_dir / source["path"]).resolve())
+        for axis in ("x", "y"):
+            value = source.get(axis)
+            if isinstance(value, str) and ("path" not in source or value.lower().endswith(FILE_SUFFIXES)):
+                source[axis] = str((doc.base_dir / value).resolve())
+    return data
+
+
+def config_text(resolved: dict) -> str:
+    """The resolved config as the run's `config.yaml` holds it."""
+    return yaml.safe_dump(resolved, sort_keys=False)
+
+
+def versions(keras) -> dict[str, str]:
+    """The versions a run depends on."""
+    import numpy as np
+
+    return {
+        "kerascli": __version__,
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def started(keras, doc: document.Document, seed: int, text: str) -> dict:
+    """The `run.json` of a run that has just started."""
+    return {
+        "status": "running",
+        "versions": versions(keras),
+        "seed": seed,
+        "config_file": str(doc.path),
+        "config_sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "command": sys.argv,
+    }

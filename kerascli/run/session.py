@@ -1,0 +1,51 @@
+"""The state one `train` call builds up, phase by phase (see `kerascli.run.train`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+from typing import Any
+
+from kerascli.config import spec
+from kerascli.engine import distribution
+from kerascli.run.runinfo import Timer
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What `train` produced."""
+
+    run_dir: Path | None
+    history: dict[str, list[float]]
+    metrics: dict[str, float]
+    timings: dict[str, float]
+    profile: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class Training:
+    """The state one `train` call builds up, phase by phase."""
+
+    doc: Any
+    cfg: spec.Config
+    plan: distribution.Plan
+    seed: int
+    timer: Timer
+    backend_name: str
+    settings: dict = dataclasses.field(default_factory=dict)
+    keras: Any = None
+    labels: Any = None
+    train_data: Any = None
+    validation: Any = None
+    model: Any = None
+    class_weight: dict | None = None
+    run_dir: Path | None = None
+    run_info: dict = dataclasses.field(default_factory=dict)
+    val_feed: Any = None
+
+
+def discard_scratch(t: Training) -> None:
+    """Removes the scratch run directory of a process that does not write the run."""
+    if not t.plan.writer and t.run_dir is not None:
+        shutil.rmtree(t.run_dir, ignore_errors=True)

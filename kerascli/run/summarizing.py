@@ -1,0 +1,38 @@
+"""`summary`: the model of a config, built without training."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from kerascli.engine import backend
+from kerascli.engine.keras_import import load_keras
+from kerascli.errors import Problem
+from kerascli.run.inputs import input_signature, load_training_data
+from kerascli.run.validating import validate
+
+
+def summary(
+    path, overrides=(), backend_cli=None, on_warning: Callable[[Problem], None] | None = None
+) -> dict[str, Any]:
+    """Builds the model of config `path` without training; returns its layers and parameter counts.
+
+    Input shapes come from `model.inputs`, or else from the training data.
+    """
+    checked = validate(path, overrides)
+    for warning in checked.warnings:
+        if on_warning is not None:
+            on_warning(warning)
+    doc, cfg = checked.doc, checked.cfg
+    load_keras(backend.resolve(backend_cli, cfg.backend))
+    from kerascli import data
+    from kerascli.config import blocks
+    from kerascli.model.functional import build_model
+    from kerascli.model.summary import describe
+
+    shapes = dtypes = None
+    if cfg.model.inputs is None:
+        train_data, _ = load_training_data(doc, cfg, cfg.seed or 0, data.Labels())
+        shapes, dtypes = input_signature(train_data)
+    model = build_model(cfg.model, doc, shapes, dtypes, blocks=cfg.blocks)
+    block_of = blocks.instance_blocks(cfg.model.layers, cfg.model.node_names(), set(cfg.blocks))
+    return describe(model, block_of)
