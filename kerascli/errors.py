@@ -65,9 +65,25 @@ class ConfigError(KerasCliError):
 
 
 class DataError(KerasCliError):
-    """The data named by the config is missing, unreadable or does not fit."""
+    """The data named by the config is missing, unreadable or does not fit; holds the problems, like `ConfigError`.
+
+    Args:
+        problems: one `Problem`, several, or a message that has no place in a
+            config (e.g. about a file named on the command line).
+    """
 
     exit_code = 2
+
+    def __init__(self, problems: Problem | list[Problem] | str):
+        if isinstance(problems, str):
+            problems = [Problem("", 0, 0, "", problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems = list(problems)
+        super().__init__("\n".join(p.render() for p in self.problems))
+
+    def lines(self) -> list[str]:
+        return [p.render() for p in self.problems]
 
 
 class UsageError(KerasCliError):

@@ -57,7 +57,9 @@ def test_a_lower_stage_never_imports_a_higher_one(name):
         assert other is not None, f"{name} imports {target}, which belongs to no stage"
         if other == own:
             continue
-        assert STAGES[other] < STAGES[own], f"{name} ({own}) imports {target} ({other}): a stage only imports lower ones"
+        assert STAGES[other] < STAGES[own], (
+            f"{name} ({own}) imports {target} ({other}): a stage only imports lower ones"
+        )
 
 
 def test_no_import_cycles():
@@ -68,7 +70,7 @@ def test_no_import_cycles():
         state[node] = 1
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycle = path[path.index(nxt):] + [nxt]
+                cycle = path[path.index(nxt) :] + [nxt]
                 raise AssertionError("import cycle: " + " -> ".join(cycle))
             if nxt not in state:
                 visit(nxt, path + [nxt])
@@ -95,7 +97,9 @@ def test_only_the_engine_imports_keras():
                 if imported == "keras":
                     assert name == KERAS_IMPORTER, f"{name} imports keras itself: use engine.keras_import.load_keras()"
                 elif imported.startswith("keras."):
-                    assert stage(name) in ("engine", "introspection"), f"{name} reaches into Keras internals ({imported})"
+                    assert stage(name) in ("engine", "introspection"), (
+                        f"{name} reaches into Keras internals ({imported})"
+                    )
 
 
 def test_no_config_module_reaches_keras():

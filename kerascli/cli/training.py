@@ -31,57 +31,65 @@ BatchSizeOption = Annotated[
 ]
 
 
+OutputDirOption = Annotated[
+    Optional[Path], typer.Option("--output-dir", "-o", help="Base directory for runs (default: output.dir, ./runs).")
+]
+ResumeOption = Annotated[
+    Optional[Path],
+    typer.Option("--resume", help="Continue an interrupted run directory from its last completed epoch."),
+]
+PlotOption = Annotated[
+    bool, typer.Option("--plot", help="Also write the learning curves (learning_curves.png) into the run.")
+]
+ProfileOption = Annotated[
+    bool, typer.Option("--profile", help="Print where the time went (phases, compile, throughput) on stderr.")
+]
+CoordinatorOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--coordinator",
+        envvar="KERAS_DISTRIBUTION_JOB_ADDRESSES",
+        metavar="HOST:PORT",
+        help="Multi-process training: address of process 0.",
+        rich_help_panel=MULTI_PROCESS,
+    ),
+]
+NumProcessesOption = Annotated[
+    Optional[int],
+    typer.Option(
+        "--num-processes",
+        envvar="KERAS_DISTRIBUTION_NUM_PROCESSES",
+        help="Multi-process training: how many processes.",
+        rich_help_panel=MULTI_PROCESS,
+    ),
+]
+ProcessIdOption = Annotated[
+    Optional[int],
+    typer.Option(
+        "--process-id",
+        envvar="KERAS_DISTRIBUTION_PROCESS_ID",
+        help="Multi-process training: this process, 0..N-1 (0 writes the run).",
+        rich_help_panel=MULTI_PROCESS,
+    ),
+]
+
+
 @app.command()
 @handled
 def train(
     config: Annotated[Optional[Path], typer.Argument(help="The YAML config (not with --resume).")] = None,
     set_: SetOption = None,
     backend: BackendOption = None,
-    output_dir: Annotated[
-        Optional[Path],
-        typer.Option("--output-dir", "-o", help="Base directory for runs (default: output.dir, ./runs)."),
-    ] = None,
-    resume: Annotated[
-        Optional[Path],
-        typer.Option("--resume", help="Continue an interrupted run directory from its last completed epoch."),
-    ] = None,
+    output_dir: OutputDirOption = None,
+    resume: ResumeOption = None,
     plugin: PluginOption = None,
     quiet: QuietOption = False,
     as_json: JsonOption = False,
-    plot: Annotated[
-        bool, typer.Option("--plot", help="Also write the learning curves (learning_curves.png) into the run.")
-    ] = False,
-    coordinator: Annotated[
-        Optional[str],
-        typer.Option(
-            "--coordinator",
-            envvar="KERAS_DISTRIBUTION_JOB_ADDRESSES",
-            metavar="HOST:PORT",
-            help="Multi-process training: address of process 0.",
-            rich_help_panel=MULTI_PROCESS,
-        ),
-    ] = None,
-    num_processes: Annotated[
-        Optional[int],
-        typer.Option(
-            "--num-processes",
-            envvar="KERAS_DISTRIBUTION_NUM_PROCESSES",
-            help="Multi-process training: how many processes.",
-            rich_help_panel=MULTI_PROCESS,
-        ),
-    ] = None,
-    process_id: Annotated[
-        Optional[int],
-        typer.Option(
-            "--process-id",
-            envvar="KERAS_DISTRIBUTION_PROCESS_ID",
-            help="Multi-process training: this process, 0..N-1 (0 writes the run).",
-            rich_help_panel=MULTI_PROCESS,
-        ),
-    ] = None,
-    profile: Annotated[
-        bool, typer.Option("--profile", help="Print where the time went (phases, compile, throughput) on stderr.")
-    ] = False,
+    plot: PlotOption = False,
+    coordinator: CoordinatorOption = None,
+    num_processes: NumProcessesOption = None,
+    process_id: ProcessIdOption = None,
+    profile: ProfileOption = False,
 ):
     """Build, compile and fit the model; write a new run directory. Ctrl-C stops after the current batch."""
     from kerascli.engine.distribution import cluster_from
@@ -103,9 +111,8 @@ def train(
         resume=resume,
         on_warning=warn,
     )
-    run_dir = str(result.run_dir) if result.run_dir else None  # None on processes other than 0
     plot_path = None
-    if plot and run_dir:
+    if plot and result.run_dir:
         from kerascli.run.plot import write_plot
 
         plot_path = write_plot(result.run_dir, result.history)
@@ -114,11 +121,16 @@ def train(
 
         for line in render(result.timings, result.profile, result.profile.get("settings", {})):
             sys.stderr.write(line + "\n")
+    _show_training(result, plot_path, quiet, as_json, cluster)
+
+
+def _show_training(result, plot_path, quiet: bool, as_json: bool, cluster) -> None:
+    """The final metrics, the loss curve and where the run is (or the same as JSON)."""
+    run_dir = str(result.run_dir) if result.run_dir else None  # None on processes other than 0
     if as_json:
         extra = {"plot": str(plot_path)} if plot_path else {}
-        typer.echo(
-            json.dumps({"run_dir": run_dir, "metrics": result.metrics, "timings": result.timings, **extra}, indent=2)
-        )
+        data = {"run_dir": run_dir, "metrics": result.metrics, "timings": result.timings, **extra}
+        typer.echo(json.dumps(data, indent=2))
         return
     console = stdout()
     if not quiet:

@@ -58,61 +58,44 @@ def apply_override(doc: Document, text: str) -> None:
     except ValueError as exc:
         raise ConfigError([Problem(where.file, 0, 0, "", str(exc))]) from None
     node: Any = doc.data
-    for depth, part in enumerate(key[:-1]):
-        if isinstance(node, dict):
-            if isinstance(part, int):
-                part = str(part)
-            if part not in node or node[part] is None:
-                node[part] = {}
-            node = node[part]
-        elif isinstance(node, list):
-            if not isinstance(part, int) or part >= len(node):
-                raise ConfigError(
-                    [
-                        Problem(
-                            where.file,
-                            0,
-                            0,
-                            format_key(key[: depth + 1]),
-                            f"no such item: the list has {len(node)} entries",
-                        )
-                    ]
-                )
-            node = node[part]
-        else:
-            raise ConfigError(
-                [
-                    Problem(
-                        where.file,
-                        0,
-                        0,
-                        format_key(key[: depth + 1]),
-                        f"cannot set '{key[depth]}': {format_key(key[:depth])} holds {node!r}, not a mapping",
-                    )
-                ]
-            )
+    for depth in range(len(key) - 1):
+        node = _step(node, key, depth, where)
+    _assign(node, key, value, where)
+    # Everything under the overridden key now comes from the option.
+    for existing in [k for k in doc.locations if k[: len(key)] == key]:
+        del doc.locations[existing]
+    doc.locations[key] = where
+
+
+def _step(node: Any, key: Key, depth: int, where: Location) -> Any:
+    """The container at `key[depth]` inside `node`, made (as a mapping) when it is missing."""
+    part = key[depth]
+    if isinstance(node, dict):
+        part = str(part) if isinstance(part, int) else part
+        if part not in node or node[part] is None:
+            node[part] = {}
+        return node[part]
+    if isinstance(node, list):
+        if not isinstance(part, int) or part >= len(node):
+            raise _error(where, key[: depth + 1], f"no such item: the list has {len(node)} entries")
+        return node[part]
+    raise _error(
+        where, key[: depth + 1], f"cannot set '{part}': {format_key(key[:depth])} holds {node!r}, not a mapping"
+    )
+
+
+def _assign(node: Any, key: Key, value: Any, where: Location) -> None:
+    """Sets the last part of `key` in its container `node`."""
     last = key[-1]
     if isinstance(node, dict):
         node[str(last) if isinstance(last, int) else last] = value
     elif isinstance(node, list) and isinstance(last, int) and last < len(node):
         node[last] = value
     elif isinstance(node, list):
-        raise ConfigError(
-            [Problem(where.file, 0, 0, format_key(key), f"no such item: the list has {len(node)} entries")]
-        )
+        raise _error(where, key, f"no such item: the list has {len(node)} entries")
     else:
-        raise ConfigError(
-            [
-                Problem(
-                    where.file,
-                    0,
-                    0,
-                    format_key(key),
-                    f"cannot set '{last}': {format_key(key[:-1])} holds {node!r}, not a mapping",
-                )
-            ]
-        )
-    # Everything under the overridden key now comes from the option.
-    for existing in [k for k in doc.locations if k[: len(key)] == key]:
-        del doc.locations[existing]
-    doc.locations[key] = where
+        raise _error(where, key, f"cannot set '{last}': {format_key(key[:-1])} holds {node!r}, not a mapping")
+
+
+def _error(where: Location, key: Key, message: str) -> ConfigError:
+    return ConfigError([Problem(where.file, 0, 0, format_key(key), message)])

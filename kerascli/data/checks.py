@@ -19,7 +19,7 @@ BINARY = "binary"
 
 
 def _fail(doc: Document, key: Key, message: str):
-    raise DataError(doc.problem(key, message).render())
+    raise DataError(doc.problem(key, message))
 
 
 def check_rows(arrays: Arrays, doc: Document, key: Key) -> None:

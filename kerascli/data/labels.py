@@ -29,9 +29,7 @@ def encode(values, name: str, labels: Labels, fit: bool, doc: Document, key: Key
         labels[name] = sorted(set(values.tolist()))
     vocab = labels.get(name)
     if vocab is None:
-        raise DataError(
-            doc.problem(key, f"targets of '{name}' are strings but the run has no vocabulary for them").render()
-        )
+        raise DataError(doc.problem(key, f"targets of '{name}' are strings but the run has no vocabulary for them"))
     index = {label: i for i, label in enumerate(vocab)}
     unknown = sorted(set(values.tolist()) - set(index))
     if unknown:
@@ -39,6 +37,6 @@ def encode(values, name: str, labels: Labels, fit: bool, doc: Document, key: Key
             doc.problem(
                 key,
                 f"label(s) {', '.join(map(repr, unknown[:5]))} of '{name}' were not seen in training; known: {', '.join(vocab)}",
-            ).render()
+            )
         )
     return np.array([index[v] for v in values.tolist()], dtype=np.int32)

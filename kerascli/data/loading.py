@@ -99,7 +99,7 @@ def target_selections(y_sel, output_names: list[str], need_y: bool, doc: Documen
                         key + ("y", name),
                         f"'{name}' is not a model output; outputs are: {', '.join(output_names)}"
                         + (f" (did you mean '{hint[0]}'?)" if hint else ""),
-                    ).render()
+                    )
                 )
         return dict(y_sel)
     if y_sel is not None:
@@ -108,11 +108,11 @@ def target_selections(y_sel, output_names: list[str], need_y: bool, doc: Documen
                 doc.problem(
                     key + ("y",),
                     f"the model has {len(output_names)} outputs ({', '.join(output_names)}); give 'y' as a mapping from output name to columns",
-                ).render()
+                )
             )
         return {output_names[0]: y_sel}
     if need_y:
-        raise DataError(doc.problem(key, "no targets: set 'y' to the target column, key or file").render())
+        raise DataError(doc.problem(key, "no targets: set 'y' to the target column, key or file"))
     return {}
 
 
@@ -125,7 +125,7 @@ def input_selections(x_sel, input_names: list[str] | None, doc: Document, key: K
             doc.problem(
                 key + ("x",),
                 f"the model has {len(input_names)} inputs ({', '.join(input_names)}); give 'x' as a mapping from input name to columns",
-            ).render()
+            )
         )
     name = input_names[0] if input_names and len(input_names) == 1 else DEFAULT_INPUT
     return {name: x_sel}
@@ -145,6 +145,6 @@ def split(arrays: Arrays, fraction: float, seed: int, doc: Document, key: Key) -
     n_val = int(fraction * n)
     if n_val == 0 or n_val == n:
         side = "validation" if n_val == 0 else "training"
-        raise DataError(doc.problem(key, f"a split of {fraction} of {n} rows leaves the {side} set empty").render())
+        raise DataError(doc.problem(key, f"a split of {fraction} of {n} rows leaves the {side} set empty"))
     order = np.random.default_rng(seed).permutation(n)
     return arrays.take(order[n_val:]), arrays.take(order[:n_val])

@@ -42,7 +42,7 @@ class Reader:
         self._npz = None
 
     def fail(self, key: Key, message: str):
-        raise DataError(self.doc.problem(key, message).render())
+        raise DataError(self.doc.problem(key, message))
 
     def resolve(self, name: str, key: Key) -> Path:
         """The path `name` (relative to the config), checked to exist and be readable."""

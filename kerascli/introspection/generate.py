@@ -55,110 +55,99 @@ def _generate_kind(kind, module, base, get, registry, special, fallback_docs) ->
     Returns:
         `{"entries": {...}, "aliases": {...}}`.
     """
-    import warnings
-
-    excluded_names = EXCLUDED[kind]
     exported = {n: getattr(module, n) for n in dir(module) if not n.startswith("_")}
-
-    # Classes, grouped by class object (aliases share one class).
-    excluded_classes = {id(exported[n]) for n in excluded_names if inspect.isclass(exported.get(n))}
-    by_class: dict[int, tuple[type, list[str]]] = {}
-    if base is not None:
-        for name, obj in exported.items():
-            if not (inspect.isclass(obj) and issubclass(obj, base)):
-                continue
-            if name in excluded_names or id(obj) in excluded_classes:
-                continue
-            by_class.setdefault(id(obj), (obj, []))[1].append(name)
-
-    inherited = base_kwargs(base) if base is not None else ()
     entries: dict[str, dict] = {}
     aliases: dict[str, str] = {}
     class_canonical: dict[int, str] = {}
-    for cls, names in by_class.values():
-        canonical = cls.__name__ if cls.__name__ in names else sorted(names)[0]
-        class_canonical[id(cls)] = canonical
-        entries[canonical] = class_entry(cls, inherited, fallback_docs)
-        for name in names:
-            if name != canonical:
-                aliases[name] = canonical
-
-    # String identifiers accepted by the kind's `get`.
+    if base is not None:
+        inherited = base_kwargs(base)
+        for cls, names in _classes(exported, base, EXCLUDED[kind]):
+            canonical = cls.__name__ if cls.__name__ in names else sorted(names)[0]
+            class_canonical[id(cls)] = canonical
+            entries[canonical] = class_entry(cls, inherited, fallback_docs)
+            aliases.update({name: canonical for name in names if name != canonical})
     if get is not None:
-        candidates = set(exported) | set(registry)
-        for name in list(candidates):
-            candidates.add(name.lower())
-            candidates.add(_snake_case(name))
-        resolved_functions: dict[int, tuple[Any, list[str]]] = {}
-        for name in sorted(candidates):
-            if name in ("get", "serialize", "deserialize") or name.startswith("_"):
-                continue
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    obj = get(name)
-            except Exception:
-                continue
-            if obj is None:
-                continue
-            if id(type(obj)) in class_canonical:
-                target = class_canonical[id(type(obj))]
-                if name != target:
-                    aliases[name] = target
-            elif inspect.isfunction(obj):
-                resolved_functions.setdefault(id(obj), (obj, []))[1].append(name)
-        for func, names in resolved_functions.values():
-            canonical = func.__name__ if func.__name__ in names else sorted(names)[0]
-            if canonical in entries:
-                raise RuntimeError(f"{kind}: {canonical!r} is both a class and a function")
-            entries[canonical] = function_entry(func)
-            for name in names:
-                if name != canonical:
-                    aliases[name] = canonical
-
-    # Strings Model.compile resolves itself.
+        _identifiers(kind, get, set(exported) | set(registry), class_canonical, entries, aliases)
     if special is not None:
-        from keras.src.trainers import compile_utils
-
-        names, source_func, description = special
-        source = inspect.getsource(getattr(compile_utils, source_func))
-        for name in names:
-            if f'"{name}"' not in source:
-                raise RuntimeError(
-                    f"compile_utils.{source_func} no longer special-cases {name!r}: update _SPECIAL_STRINGS"
-                )
-        canonical = names[0]
-        entries.pop(canonical, None)
-        entries[canonical] = {
-            "description": description,
-            "form": "special",
-            "arguments": {},
-            "accepts_kwargs": [],
-            "requires": [],
-        }
-        for name in names:
-            aliases.pop(name, None)
-        for name in names[1:]:
-            aliases[name] = canonical
-
+        _special_strings(special, entries, aliases)
     return {
         "entries": {name: entries[name] for name in sorted(entries)},
         "aliases": {name: aliases[name] for name in sorted(aliases)},
     }
 
 
-def generate_catalog(keras) -> dict:
-    """Builds the catalogue from the installed Keras.
+def _classes(exported: dict, base: type, excluded_names: dict) -> list[tuple[type, list[str]]]:
+    """The exported subclasses of `base`, each with all the names it is exported under."""
+    excluded_classes = {id(exported[n]) for n in excluded_names if inspect.isclass(exported.get(n))}
+    by_class: dict[int, tuple[type, list[str]]] = {}
+    for name, obj in exported.items():
+        if not (inspect.isclass(obj) and issubclass(obj, base)):
+            continue
+        if name in excluded_names or id(obj) in excluded_classes:
+            continue
+        by_class.setdefault(id(obj), (obj, []))[1].append(name)
+    return list(by_class.values())
 
-    Args:
-        keras: the `keras` module, as `kerascli.engine.keras_import.load_keras`
-            returns it (`tools/generate_catalog.py` starts it on JAX).
 
-    Returns:
-        The JSON-able dict that `catalog.json` holds:
-        `{"format_version", "keras_version", "kinds": {kind: {"entries",
-        "aliases"}}}`.
-    """
+def _identifiers(kind, get, candidates: set, class_canonical: dict, entries: dict, aliases: dict) -> None:
+    """Adds the string identifiers the kind's `get` accepts: aliases of classes, entries of functions."""
+    import warnings
+
+    for name in list(candidates):
+        candidates.add(name.lower())
+        candidates.add(_snake_case(name))
+    resolved_functions: dict[int, tuple[Any, list[str]]] = {}
+    for name in sorted(candidates):
+        if name in ("get", "serialize", "deserialize") or name.startswith("_"):
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                obj = get(name)
+        except Exception:
+            continue
+        if obj is None:
+            continue
+        if id(type(obj)) in class_canonical:
+            target = class_canonical[id(type(obj))]
+            if name != target:
+                aliases[name] = target
+        elif inspect.isfunction(obj):
+            resolved_functions.setdefault(id(obj), (obj, []))[1].append(name)
+    for func, names in resolved_functions.values():
+        canonical = func.__name__ if func.__name__ in names else sorted(names)[0]
+        if canonical in entries:
+            raise RuntimeError(f"{kind}: {canonical!r} is both a class and a function")
+        entries[canonical] = function_entry(func)
+        aliases.update({name: canonical for name in names if name != canonical})
+
+
+def _special_strings(special: tuple, entries: dict, aliases: dict) -> None:
+    """Adds the strings `Model.compile` resolves itself, checking Keras still special-cases them."""
+    from keras.src.trainers import compile_utils
+
+    names, source_func, description = special
+    source = inspect.getsource(getattr(compile_utils, source_func))
+    for name in names:
+        if f'"{name}"' not in source:
+            raise RuntimeError(f"compile_utils.{source_func} no longer special-cases {name!r}: update _SPECIAL_STRINGS")
+    canonical = names[0]
+    entries.pop(canonical, None)
+    entries[canonical] = {
+        "description": description,
+        "form": "special",
+        "arguments": {},
+        "accepts_kwargs": [],
+        "requires": [],
+    }
+    for name in names:
+        aliases.pop(name, None)
+    for name in names[1:]:
+        aliases[name] = canonical
+
+
+def _kind_specs(keras) -> dict[str, tuple]:
+    """Per kind: its public module, its base class, its `get`, and extra names for `get` to try."""
     import importlib
 
     def registry(module_name):
@@ -170,7 +159,8 @@ def generate_catalog(keras) -> dict:
             return ()
         return tuple(getattr(module, "ALL_OBJECTS_DICT", {}))
 
-    specs = {
+    schedules = keras.optimizers.schedules
+    return {
         "layers": (keras.layers, keras.layers.Layer, None, ()),
         "optimizers": (
             keras.optimizers,
@@ -178,31 +168,11 @@ def generate_catalog(keras) -> dict:
             keras.optimizers.get,
             registry("keras.src.optimizers"),
         ),
-        "schedules": (
-            keras.optimizers.schedules,
-            keras.optimizers.schedules.LearningRateSchedule,
-            None,
-            (),
-        ),
-        "losses": (
-            keras.losses,
-            keras.losses.Loss,
-            keras.losses.get,
-            registry("keras.src.losses"),
-        ),
-        "metrics": (
-            keras.metrics,
-            keras.metrics.Metric,
-            keras.metrics.get,
-            registry("keras.src.metrics"),
-        ),
+        "schedules": (schedules, schedules.LearningRateSchedule, None, ()),
+        "losses": (keras.losses, keras.losses.Loss, keras.losses.get, registry("keras.src.losses")),
+        "metrics": (keras.metrics, keras.metrics.Metric, keras.metrics.get, registry("keras.src.metrics")),
         "callbacks": (keras.callbacks, keras.callbacks.Callback, None, ()),
-        "activations": (
-            keras.activations,
-            None,
-            keras.activations.get,
-            registry("keras.src.activations"),
-        ),
+        "activations": (keras.activations, None, keras.activations.get, registry("keras.src.activations")),
         "initializers": (
             keras.initializers,
             keras.initializers.Initializer,
@@ -222,6 +192,20 @@ def generate_catalog(keras) -> dict:
             registry("keras.src.constraints"),
         ),
     }
+
+
+def generate_catalog(keras) -> dict:
+    """Builds the catalogue from the installed Keras.
+
+    Args:
+        keras: the `keras` module, as `kerascli.engine.keras_import.load_keras`
+            returns it (`tools/generate_catalog.py` starts it on JAX).
+
+    Returns:
+        The JSON-able dict that `catalog.json` holds:
+        `{"format_version", "keras_version", "kinds": {kind: {"entries",
+        "aliases"}}}`.
+    """
     # Optimizer docstrings splice in a shared text of the base arguments;
     # a few (Muon, Adamax) fail to, so use it where they lack one.
     try:
@@ -230,24 +214,13 @@ def generate_catalog(keras) -> dict:
         optimizer_docs = parse_args_section("Args:\n        " + base_optimizer.base_optimizer_keyword_args)
     except (ImportError, AttributeError):
         optimizer_docs = {}
-
+    specs = _kind_specs(keras)
     kinds = {}
     for kind in KINDS:
         module, base, get, names = specs[kind]
-        kinds[kind] = _generate_kind(
-            kind,
-            module,
-            base,
-            get,
-            names,
-            _SPECIAL_STRINGS.get(kind),
-            optimizer_docs if kind == "optimizers" else {},
-        )
-    return {
-        "format_version": FORMAT_VERSION,
-        "keras_version": keras.__version__,
-        "kinds": kinds,
-    }
+        docs = optimizer_docs if kind == "optimizers" else {}
+        kinds[kind] = _generate_kind(kind, module, base, get, names, _SPECIAL_STRINGS.get(kind), docs)
+    return {"format_version": FORMAT_VERSION, "keras_version": keras.__version__, "kinds": kinds}
 
 
 def dumps_catalog(data: dict) -> str:

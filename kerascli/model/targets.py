@@ -78,9 +78,9 @@ def check_targets(
         key = y_key + (name,) if mapped else y_key
         message = _mismatch(rule, got, tuple(shape), values, loss.type)
         if message:
-            problems.append(doc.problem(key, f"targets of output '{name}' {message}").render())
+            problems.append(doc.problem(key, f"targets of output '{name}' {message}"))
     if problems:
-        raise DataError("\n".join(problems))
+        raise DataError(problems)
 
 
 def _fits(got: tuple, want: tuple) -> bool:

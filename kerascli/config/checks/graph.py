@@ -80,19 +80,36 @@ class GraphChecks:
             else derived_name(n.get("type") if isinstance(n.get("type"), str) else "share", i)
             for i, n in enumerate(nodes)
         ]
+        first = self.nodes(nodes, names, prefix, input_names, params)
+        self.repeated_names(nodes, names, first, prefix)
+        known = input_names + names
+        bad_refs = len(self.problems)
+        for i, node in enumerate(nodes):
+            if node.get("inputs") is not None:
+                for ref in graph.input_refs(node["inputs"], i, names, input_names):
+                    self.reference(ref.name, prefix + (i,) + ref.key, known, "input")
+        bad_refs = len(self.problems) > bad_refs
+        out_list = self.outputs(outputs, outputs_key, names, single_output)
+        if out_list is None:
+            return
+        what = "model" if params is None else "block"
+        self.shape_of_graph(nodes, names, prefix, input_names, [o for o in out_list if o in names], bad_refs, what)
+
+    def nodes(self, nodes: list[dict], names: list[str], prefix: Key, input_names: list[str], params) -> dict:
+        """Checks each node: its name, its `$param`s, and its layer, block or shared node.
+
+        Returns:
+            The index of the first node of each name.
+        """
         first: dict[str, int] = {}
         for i, node in enumerate(nodes):
             key = prefix + (i,)
             name = names[i]
+            name_key = key + ("name",) if "name" in node else key
             if name in first:
-                self.report(
-                    key + ("name",) if "name" in node else key,
-                    f"duplicate node name '{name}' (also {format_key(prefix + (first[name],))})",
-                )
+                self.report(name_key, f"duplicate node name '{name}' (also {format_key(prefix + (first[name],))})")
             elif name in input_names:
-                self.report(
-                    key + ("name",) if "name" in node else key, f"node name '{name}' is already the name of an input"
-                )
+                self.report(name_key, f"node name '{name}' is already the name of an input")
             first.setdefault(name, i)
             self.params_used(node, key, params)
             if isinstance(node.get("share"), str):
@@ -103,14 +120,10 @@ class GraphChecks:
                     self.block_call(node, key)
                 else:
                     self.layer(node, key)
-        self.repeated_names(nodes, names, first, prefix)
-        known = input_names + names
-        bad_refs = len(self.problems)
-        for i, node in enumerate(nodes):
-            if node.get("inputs") is not None:
-                for ref in graph.input_refs(node["inputs"], i, names, input_names):
-                    self.reference(ref.name, prefix + (i,) + ref.key, known, "input")
-        bad_refs = len(self.problems) > bad_refs
+        return first
+
+    def outputs(self, outputs: Any, outputs_key: Key, names: list[str], single_output: bool) -> list[str] | None:
+        """Checks the graph's `outputs` name nodes; returns them (None when `outputs` has no usable form)."""
         if isinstance(outputs, str) or outputs is None:
             out_list, out_keys = ([outputs], [outputs_key]) if outputs else ([names[-1]] if names else [], [])
         elif isinstance(outputs, list):
@@ -119,19 +132,11 @@ class GraphChecks:
             if single_output and len(outputs) != 1:
                 self.report(outputs_key, "a block returns one node; give 'outputs' as a single name")
         else:
-            return
+            return None
         for out, key in zip(out_list, out_keys):
             if out not in names:
                 self.reference(out, key, names, "output")
-        self.shape_of_graph(
-            nodes,
-            names,
-            prefix,
-            input_names,
-            [o for o in out_list if o in names],
-            bad_refs,
-            "model" if params is None else "block",
-        )
+        return out_list
 
     def shape_of_graph(
         self,

@@ -215,41 +215,22 @@ class Converter:
                     "which the catalogue of this Keras does not know"
                 )
             converted = self.value(key, value)
-            if arg is not None and not arg.required and _same(converted, arg.default, arg.type, key, self.catalog):
-                continue
-            if (
-                key == "backward_layer"
-                and isinstance(out.get("layer"), dict)
-                and converted == {**out["layer"], "go_backwards": not out["layer"].get("go_backwards", False)}
-            ):
-                continue  # Bidirectional's default: the forward layer, reversed
-            if (
-                key == "strides"
-                and arg is not None
-                and arg.default is None
-                and "pool_size" in config
-                and _same(
-                    converted,
-                    list(config["pool_size"])
-                    if isinstance(config["pool_size"], (list, tuple))
-                    else config["pool_size"],
-                    None,
-                    key,
-                    self.catalog,
-                )
-            ):
-                continue  # pooling: strides default to pool_size
-            if (
-                isinstance(converted, list)
-                and arg is not None
-                and arg.type == "integer|array"
-                and converted
-                and all(v == converted[0] for v in converted)
-                and isinstance(converted[0], int)
-            ):
-                converted = converted[0]
-            out[key] = converted
+            if not self.is_default(key, converted, arg, config, out):
+                out[key] = _collapsed(converted, arg)
         return out
+
+    def is_default(self, key: str, converted: Any, arg, config: dict, out: dict) -> bool:
+        """Whether a converted argument is what Keras would use anyway, so the config can leave it out."""
+        if arg is not None and not arg.required and _same(converted, arg.default, arg.type, key, self.catalog):
+            return True
+        if key == "backward_layer" and isinstance(out.get("layer"), dict):
+            # Bidirectional's default: the forward layer, reversed.
+            return converted == {**out["layer"], "go_backwards": not out["layer"].get("go_backwards", False)}
+        if key == "strides" and arg is not None and arg.default is None and "pool_size" in config:
+            pool = config["pool_size"]
+            # Pooling: strides default to pool_size.
+            return _same(converted, list(pool) if isinstance(pool, (list, tuple)) else pool, None, key, self.catalog)
+        return False
 
     def value(self, key: str, value: Any) -> Any:
         """A serialized argument value in config form."""
@@ -358,3 +339,17 @@ def _same(value: Any, default: Any, arg_type: str | None, key: str, catalog: Cat
                 a, b = catalog.get(kind, value), catalog.get(kind, default)
                 return a is not None and b is not None and a.name == b.name
     return False
+
+
+def _collapsed(value: Any, arg) -> Any:
+    """`[3, 3]` as `3` for arguments that take an int or a list (`kernel_size`, `strides`)."""
+    if (
+        isinstance(value, list)
+        and value
+        and arg is not None
+        and arg.type == "integer|array"
+        and isinstance(value[0], int)
+        and all(v == value[0] for v in value)
+    ):
+        return value[0]
+    return value

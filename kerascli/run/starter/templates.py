@@ -169,9 +169,8 @@ model:
     )
 
 
-def image_cnn(train: Path, test: Path | None, target: str | None, config_dir: Path, name: str) -> str:
-    if train.suffix.lower() != ".npz":
-        raise UsageError(f"--template image-cnn reads an .npz file of images and labels, got {train.name}")
+def _read_images(train: Path, target: str | None) -> tuple[np.ndarray, np.ndarray, str, str]:
+    """The images and labels of an `.npz` (`x`, or its only other array, and `y` or `target`)."""
     try:
         with np.load(train, allow_pickle=False) as archive:
             keys = list(archive.keys())
@@ -186,10 +185,15 @@ def image_cnn(train: Path, test: Path | None, target: str | None, config_dir: Pa
                 raise DataError(
                     f"{train}: cannot tell which array holds the images; name it 'x' (arrays: {', '.join(keys)})"
                 )
-            images = archive[x_key]
-            labels = archive[y_key]
+            return archive[x_key], archive[y_key], x_key, y_key
     except (OSError, ValueError) as exc:
         raise DataError(f"{train}: cannot read the .npz file: {exc}") from None
+
+
+def image_cnn(train: Path, test: Path | None, target: str | None, config_dir: Path, name: str) -> str:
+    if train.suffix.lower() != ".npz":
+        raise UsageError(f"--template image-cnn reads an .npz file of images and labels, got {train.name}")
+    images, labels, x_key, y_key = _read_images(train, target)
     if images.ndim not in (3, 4):
         raise DataError(
             f"{train}: '{x_key}' has shape {list(images.shape)}; expected images (N, height, width[, channels])"
