@@ -69,6 +69,8 @@ def load_keras(backend_name: str | None = None):
     Returns:
         The `keras` module.
     """
+    if "keras" in sys.modules and backend_name is None:
+        return sys.modules["keras"]  # already running, on whatever backend it was started with
     name = backend_name or backend.resolve()
     backend.activate(name)
     if "keras" in sys.modules:

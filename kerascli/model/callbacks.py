@@ -63,6 +63,8 @@ def make_callbacks(config: Config, doc: Document, run_dir) -> list:
         if not isinstance(cls, type) or spec.type in ("LambdaCallback", "LearningRateScheduler"):
             raise ConfigError([doc.problem(key, f"callback '{spec.type}' cannot be used from a config")])
         kwargs = spec.kwargs
+        # Keras 3.15's `mode="auto"` raises for per-output names such as `val_cls_loss`
+        # (tests/model/test_callbacks.py proves it still does): set the direction from the name.
         if (
             spec.type in ("EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint")
             and kwargs.get("mode", "auto") == "auto"
