@@ -26,8 +26,7 @@ import json
 from typing import Any
 
 from kerascli.config.catalog import Catalog, Entry, load_catalog
-from kerascli.config.checks import NESTED_KINDS
-from kerascli.config.tables import SINGULAR
+from kerascli.config.tables import NESTED_KINDS, SINGULAR
 
 SCHEMA_ID = "https://github.com/kerascli/kerascli/schemas/kerascli.schema.json"
 

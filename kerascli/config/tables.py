@@ -24,6 +24,15 @@ SINGULAR = {
     "constraints": "constraint",
 }
 
+# Constructor arguments whose values are Keras objects, by name suffix (`kernel_initializer`):
+# identifiers are a name or {type: ...}; activations are names.
+IDENTIFIER_KINDS = (
+    ("initializer", "initializers"),
+    ("regularizer", "regularizers"),
+    ("constraint", "constraints"),
+)
+NESTED_KINDS = (("activation", "activations"), *IDENTIFIER_KINDS)
+
 # Callback arguments that are file paths; they must stay inside the run directory.
 CALLBACK_PATH_ARGS = ("filepath", "filename", "log_dir", "backup_dir")
 

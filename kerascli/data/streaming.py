@@ -93,7 +93,6 @@ class MemmapBatches(keras.utils.PyDataset):
         self.shuffle = shuffle
         self.seed = seed
         self.epoch = 0
-        self.batches_read = 0
         self._order = self._epoch_order()
         self._lock = threading.Lock()
         self._unreleased = 0
@@ -124,7 +123,6 @@ class MemmapBatches(keras.utils.PyDataset):
 
     def _note_read(self, nbytes: int) -> None:
         with self._lock:
-            self.batches_read += 1
             self._unreleased += nbytes
             release = self._unreleased >= RELEASE_EVERY_BYTES
             if release:

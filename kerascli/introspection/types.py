@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from kerascli.config.tables import IDENTIFIER_KINDS
 from kerascli.introspection.docstrings import doc_type
 
 # Types by argument name, for arguments without a default (required) or
@@ -158,7 +159,7 @@ _NUMBER_WITH_INT_DEFAULT = {
 
 # Arguments that name Keras objects: a string identifier or a
 # {"class_name": ..., "config": ...} dict, whatever the default.
-_IDENTIFIER_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
+_IDENTIFIER_SUFFIXES = tuple(f"_{suffix}" for suffix, _ in IDENTIFIER_KINDS)
 
 
 def to_json(value: Any) -> tuple[bool, Any]:

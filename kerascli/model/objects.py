@@ -14,21 +14,13 @@ from typing import Any
 from kerascli.config.checks.safety import serialized_keys, serialized_message
 from kerascli.config.document import Document, Key
 from kerascli.config.spec import KerasObject
+from kerascli.config.tables import EXCLUDED, IDENTIFIER_KINDS
 from kerascli.engine.keras_import import load_keras
 from kerascli.errors import ConfigError
 
 keras = load_keras()
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-# Constructor arguments whose values are Keras objects, by name suffix.
-NESTED = (
-    ("initializer", "initializers"),
-    ("regularizer", "regularizers"),
-    ("constraint", "constraints"),
-)
-# Layers that are not safe or not possible to build from a config.
-FORBIDDEN_LAYERS = {"Lambda", "TFSMLayer", "JaxLayer", "FlaxLayer", "TorchModuleWrapper", "Input", "InputSpec"}
 
 
 def clean(exc: BaseException) -> str:
@@ -48,7 +40,7 @@ def clean(exc: BaseException) -> str:
 
 def layer_class(type_name: str):
     """The Keras layer class named `type_name` (built-in or registered)."""
-    if type_name in FORBIDDEN_LAYERS:
+    if type_name in EXCLUDED["layers"]:  # not safe or not possible to build from a config
         return None
     cls = getattr(keras.layers, type_name, None)
     if isinstance(cls, type) and issubclass(cls, keras.layers.Layer):
@@ -94,7 +86,7 @@ def _nested(arg: str, value: Any, doc: Document, key: Key) -> Any:
     if arg in ("layer", "backward_layer") and isinstance(value, dict) and "type" in value:
         inner = {k: v for k, v in value.items() if k not in ("type", "name")}
         return make_layer(value["type"], inner, value.get("name"), doc, key)
-    for suffix, module in NESTED:
+    for suffix, module in IDENTIFIER_KINDS:
         if arg == suffix or arg.endswith("_" + suffix):
             if isinstance(value, dict) and "type" in value:
                 return resolve_object(module, KerasObject.model_validate(value), doc, key)

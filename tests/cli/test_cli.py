@@ -146,3 +146,18 @@ def test_console_script_runs_as_module(iris_config):
         [sys.executable, "-m", "kerascli", "validate", str(iris_config)], capture_output=True, text=True
     )
     assert result.returncode == 0 and "ok" in result.stdout
+
+
+def test_validate_json_carries_the_warnings(cli, workdir):
+    path = write_config(
+        workdir,
+        "data:\n  train: {path: data/iris.csv, y: species}\nmodel:\n  layers:\n"
+        "    - {name: a, type: Dense, units: 3}\n    - {name: b, type: Dense, units: 3, inputs: a}\n  outputs: a\n",
+    )
+    result = cli("validate", "--json", path)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["valid"] is True
+    assert [(w["line"], w["path"], w["message"]) for w in report["warnings"]] == [
+        (6, "model.layers[1]", "warning: node 'b' feeds no output of the model: its result is unused")
+    ]

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from kerascli.config.catalog import Catalog, load_catalog
 from kerascli.config.checks.graph import GraphChecks
-from kerascli.config.checks.names import NESTED_KINDS, NameChecks
+from kerascli.config.checks.names import NameChecks
 from kerascli.config.checks.safety import SafetyChecks
 from kerascli.config.document import Document, Key
 from kerascli.errors import Problem
 
-__all__ = ["check", "NESTED_KINDS"]
+__all__ = ["check", "Checker"]
 
 
 def check(doc: Document, catalog: Catalog | None = None, warnings: list[Problem] | None = None) -> list[Problem]:

@@ -8,15 +8,7 @@ from typing import Any
 from kerascli.config import blocks as block_rules
 from kerascli.config.document import Key
 from kerascli.config.spec.model import RESERVED_NODE_KEYS
-from kerascli.config.tables import EXCLUDED, SINGULAR
-
-# Constructor arguments whose values are themselves Keras objects, by suffix.
-NESTED_KINDS = (
-    ("activation", "activations"),
-    ("initializer", "initializers"),
-    ("regularizer", "regularizers"),
-    ("constraint", "constraints"),
-)
+from kerascli.config.tables import EXCLUDED, NESTED_KINDS, SINGULAR
 
 
 class NameChecks:
@@ -55,7 +47,7 @@ class NameChecks:
 
     def arguments(self, entry, kwargs: dict, key: Key, skip: tuple = ()) -> None:
         """Checks constructor kwargs against the catalogue entry."""
-        allowed = list(entry.arguments) + list(entry.accepts_kwargs)
+        allowed = list(entry.allowed_kwargs())
         suggested = set()
         for name, value in kwargs.items():
             if name in skip:

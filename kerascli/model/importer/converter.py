@@ -6,15 +6,12 @@ import inspect
 from typing import Any
 
 from kerascli.config.catalog import Catalog
+from kerascli.config.tables import IDENTIFIER_KINDS
 from kerascli.engine.keras_import import load_keras
 from kerascli.errors import KerasCliError
 
 MODEL_CLASSES = ("Functional", "Sequential", "Model")
-NESTED_MODULES = {
-    "keras.initializers": "initializers",
-    "keras.regularizers": "regularizers",
-    "keras.constraints": "constraints",
-}
+NESTED_MODULES = {f"keras.{kind}": kind for _, kind in IDENTIFIER_KINDS}
 
 
 class Converter:
@@ -221,7 +218,7 @@ class Converter:
 
     def is_default(self, key: str, converted: Any, arg, config: dict, out: dict) -> bool:
         """Whether a converted argument is what Keras would use anyway, so the config can leave it out."""
-        if arg is not None and not arg.required and _same(converted, arg.default, arg.type, key, self.catalog):
+        if arg is not None and not arg.required and _same(converted, arg.default, key, self.catalog):
             return True
         if key == "backward_layer" and isinstance(out.get("layer"), dict):
             # Bidirectional's default: the forward layer, reversed.
@@ -229,7 +226,7 @@ class Converter:
         if key == "strides" and arg is not None and arg.default is None and "pool_size" in config:
             pool = config["pool_size"]
             # Pooling: strides default to pool_size.
-            return _same(converted, list(pool) if isinstance(pool, (list, tuple)) else pool, None, key, self.catalog)
+            return _same(converted, list(pool) if isinstance(pool, (list, tuple)) else pool, key, self.catalog)
         return False
 
     def value(self, key: str, value: Any) -> Any:
@@ -260,7 +257,7 @@ class Converter:
             arg = entry.arguments.get(key) if entry else None
             if item is None and (arg is None or arg.default is None):
                 continue
-            if arg is not None and _same(item, arg.default, arg.type, key, self.catalog):
+            if arg is not None and _same(item, arg.default, key, self.catalog):
                 continue
             kwargs[key] = self.value(key, item)
         if not kwargs:
@@ -311,7 +308,7 @@ def _is_tensor(value) -> bool:
     return isinstance(value, dict) and value.get("class_name") == "__keras_tensor__"
 
 
-def _same(value: Any, default: Any, arg_type: str | None, key: str, catalog: Catalog) -> bool:
+def _same(value: Any, default: Any, key: str, catalog: Catalog) -> bool:
     """Whether a config value means the same as the catalogue default."""
     if isinstance(value, tuple):
         value = list(value)
@@ -329,11 +326,7 @@ def _same(value: Any, default: Any, arg_type: str | None, key: str, catalog: Cat
         and all(v == default for v in value)
     ):
         return True
-    for suffix, kind in (
-        ("initializer", "initializers"),
-        ("regularizer", "regularizers"),
-        ("constraint", "constraints"),
-    ):
+    for suffix, kind in IDENTIFIER_KINDS:
         if key == suffix or key.endswith("_" + suffix):
             if isinstance(value, str) and isinstance(default, str):
                 a, b = catalog.get(kind, value), catalog.get(kind, default)
