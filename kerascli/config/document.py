@@ -10,6 +10,7 @@ Nothing here imports Keras.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -38,11 +39,20 @@ Loader.add_implicit_resolver(
 
 @dataclasses.dataclass
 class Location:
-    """Where a value came from: a file position, or a `--set` option."""
+    """Where a value came from: a file position, or a `--set` option.
+
+    Args:
+        file: the file as the user sees it (or `--set KEY=VALUE`).
+        line: 1-based line, or 0.
+        col: 1-based column, or 0.
+        base_dir: the directory of the file, for a value that came from a
+            file the config `extends`; None for the config's own values.
+    """
 
     file: str
     line: int = 0
     col: int = 0
+    base_dir: Path | None = None
 
 
 @dataclasses.dataclass
@@ -54,17 +64,29 @@ class Document:
         display: the path as the user should see it in messages.
         data: the parsed mapping (plain dicts, lists and scalars).
         locations: for each key path, where its key (or item) is written.
+        files: every file the config was merged from (`extends`), in merge
+            order, the config itself last.
     """
 
     path: Path
     display: str
     data: dict
     locations: dict[Key, Location]
+    files: list[Path] = dataclasses.field(default_factory=list)
 
     @property
     def base_dir(self) -> Path:
-        """Directory that relative paths in the config are relative to."""
+        """Directory that relative paths written in the config itself are relative to."""
         return self.path.parent
+
+    def resolve_path(self, key: Key, value: str | os.PathLike) -> Path:
+        """The path `value` found at `key`, relative to the file that wrote it.
+
+        A value from a file this config `extends` is relative to that file;
+        one written in the config itself, or given with `--set`, to the config.
+        """
+        path = Path(value)
+        return path if path.is_absolute() else (self.locate(key).base_dir or self.base_dir) / path
 
     def locate(self, key: Key) -> Location:
         """The position of `key`, or of its nearest ancestor that has one."""

@@ -1,17 +1,18 @@
-"""Loading a config file: read it, parse it with positions, apply `--set` overrides."""
+"""Loading a config file: read it, parse it with positions, merge what it `extends`, apply `--set`."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from kerascli.config.compose import resolve_extends
 from kerascli.config.document import Document, parse
 from kerascli.config.overrides import apply_override
 from kerascli.errors import ConfigError, Problem
 
 
 def load(path: str | os.PathLike, overrides: list[str] = ()) -> Document:
-    """Reads a config file and applies `--set` overrides.
+    """Reads a config file, merges the files it extends, and applies `--set` overrides.
 
     Args:
         path: the YAML file.
@@ -22,10 +23,22 @@ def load(path: str | os.PathLike, overrides: list[str] = ()) -> Document:
 
     Raises:
         ConfigError: unreadable file, YAML syntax error, duplicate key,
-            unsupported tag, a document that is not a mapping, or a bad override.
+            unsupported tag, a document that is not a mapping, a bad
+            `extends`, or a bad override.
     """
-    display = str(path)
-    file = Path(path)
+    doc = resolve_extends(read(Path(path), str(path)), read)
+    for override in overrides:
+        apply_override(doc, override)
+    return doc
+
+
+def read(file: Path, display: str) -> Document:
+    """Reads and parses one YAML file as it is, without what it extends.
+
+    Args:
+        file: the file.
+        display: its path as the user should see it in messages.
+    """
     if file.is_dir():
         raise ConfigError([Problem(display, 0, 0, "", "is a directory, expected a YAML config file")])
     try:
@@ -35,7 +48,4 @@ def load(path: str | os.PathLike, overrides: list[str] = ()) -> Document:
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise ConfigError([Problem(display, 0, 0, "", f"cannot read the config: {reason}")]) from None
-    doc = parse(text, display, file.resolve())
-    for override in overrides:
-        apply_override(doc, override)
-    return doc
+    return parse(text, display, file.resolve())

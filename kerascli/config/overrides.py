@@ -57,6 +57,9 @@ def apply_override(doc: Document, text: str) -> None:
         key, value = parse_override(text)
     except ValueError as exc:
         raise ConfigError([Problem(where.file, 0, 0, "", str(exc))]) from None
+    if key[0] == "extends":
+        raise _error(where, key, "cannot be set with --set: the files a config extends are merged before overrides "
+                     "apply; change 'extends' in the config instead")
     node: Any = doc.data
     for depth in range(len(key) - 1):
         node = _step(node, key, depth, where)

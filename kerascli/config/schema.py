@@ -87,6 +87,8 @@ def build_schema(catalog: Catalog | None = None) -> dict:
         }
     builder.finish()
 
+    if schema.get("required"):  # a config that `extends` another may leave `model` to it
+        schema["anyOf"] = [{"required": schema.pop("required")}, {"required": ["extends"]}]
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = SCHEMA_ID
     schema["title"] = "kerascli config"

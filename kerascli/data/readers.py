@@ -45,10 +45,8 @@ class Reader:
         raise DataError(self.doc.problem(key, message))
 
     def resolve(self, name: str, key: Key) -> Path:
-        """The path `name` (relative to the config), checked to exist and be readable."""
-        path = Path(name)
-        if not path.is_absolute():
-            path = self.doc.base_dir / path
+        """The path `name` (relative to the config file that wrote it), checked to exist and be readable."""
+        path = self.doc.resolve_path(key, name)
         if path.is_dir():
             return path
         if path.suffix.lower() not in FILE_SUFFIXES:
@@ -125,7 +123,7 @@ class Reader:
 
     def array(self, selection, key: Key, targets: list[str] = (), target: bool = False):
         """The array that `selection` (column(s), key, pattern or file) names."""
-        if isinstance(selection, str) and (self.path is None or _names_a_file(selection, self.doc)):
+        if isinstance(selection, str) and (self.path is None or _names_a_file(selection, self.doc, key)):
             return self._file(selection, key, target)
         if self.path is None:
             self.fail(key, "expected a file name (.npy, .npz, .csv or .parquet) when the source has no 'path'")
@@ -303,8 +301,8 @@ def _kind(path: Path) -> str:
     return "dir" if path.is_dir() else path.suffix.lower()
 
 
-def _names_a_file(name: str, doc: Document) -> bool:
+def _names_a_file(name: str, doc: Document, key: Key) -> bool:
     if name.lower().endswith(FILE_SUFFIXES):
         return True
-    path = Path(name) if Path(name).is_absolute() else doc.base_dir / name
+    path = doc.resolve_path(key, name)
     return name.endswith("/") or path.is_dir()

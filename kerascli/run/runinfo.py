@@ -48,15 +48,15 @@ def resolved_config(doc: document.Document, cfg: spec.Config, seed: int) -> dict
     data = cfg.model_dump(mode="json", exclude_none=True, warnings=False)
     data["name"] = cfg.name or doc.path.stem
     data["seed"] = seed
-    for source in (data.get("data") or {}).values():
+    for role, source in (data.get("data") or {}).items():
         if not isinstance(source, dict):
             continue
         if "path" in source:
-            source["path"] = str((doc.base_dir / source["path"]).resolve())
+            source["path"] = str(doc.resolve_path(("data", role, "path"), source["path"]).resolve())
         for axis in ("x", "y"):
             value = source.get(axis)
             if isinstance(value, str) and ("path" not in source or value.lower().endswith(FILE_SUFFIXES)):
-                source[axis] = str((doc.base_dir / value).resolve())
+                source[axis] = str(doc.resolve_path(("data", role, axis), value).resolve())
     return data
 
 

@@ -26,6 +26,7 @@ from kerascli.config.spec.model import (
     Node,
     derived_name,
 )
+from kerascli.config.spec.tracking import MlflowSpec, TrackingSpec
 from kerascli.config.spec.training import (
     CompileSpec,
     EvaluateSpec,
@@ -58,6 +59,8 @@ __all__ = [
     "DistributionSpec",
     "DataParallelSpec",
     "ModelParallelSpec",
+    "TrackingSpec",
+    "MlflowSpec",
 ]
 
 
@@ -72,7 +75,14 @@ class Config(StrictModel):
         distribution: spreads training over devices (JAX only); see
             `kerascli.config.spec.distribution`.
         blocks: reusable, parameterised sub-graphs by name (see `BlockSpec`).
+        extends: config files this one builds on, merged under it (see
+            `kerascli.config.compose`); gone from the merged config.
+        tracking: experiment trackers the run is logged to (see `TrackingSpec`).
     """
+
+    extends: str | list[str] | None = Field(
+        default=None, description="A config file (or a list, applied in order) this config builds on: mappings "
+        "merge, lists and scalars replace, null deletes; paths are relative to the file that writes them.")
 
     name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
     seed: int | None = Field(default=None, ge=0, lt=2**32)
@@ -86,6 +96,7 @@ class Config(StrictModel):
     predict: PredictSpec = PredictSpec()
     output: OutputSpec = OutputSpec()
     distribution: Optional[DistributionSpec] = None
+    tracking: Optional[TrackingSpec] = None
 
 
 def from_document(doc: Document) -> Config:
