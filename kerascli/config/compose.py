@@ -71,7 +71,9 @@ def _resolve(doc: Document, read: Reader, chain: tuple[tuple[Path, str], ...]) -
         seen = [p for p, _ in chain]
         if path in seen:
             cycle = " → ".join([d for _, d in chain[seen.index(path) :]] + [display])
-            raise ConfigError([doc.problem(key, f"cycle {cycle}: a config cannot extend itself, directly or through other files")])
+            raise ConfigError(
+                [doc.problem(key, f"cycle {cycle}: a config cannot extend itself, directly or through other files")]
+            )
         base = _resolve(_stamped(read(path, display)), read, chain)
         merged = base if merged is None else merge(merged, base)
     return own if merged is None else merge(merged, own)

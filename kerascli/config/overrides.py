@@ -58,8 +58,12 @@ def apply_override(doc: Document, text: str) -> None:
     except ValueError as exc:
         raise ConfigError([Problem(where.file, 0, 0, "", str(exc))]) from None
     if key[0] == "extends":
-        raise _error(where, key, "cannot be set with --set: the files a config extends are merged before overrides "
-                     "apply; change 'extends' in the config instead")
+        raise _error(
+            where,
+            key,
+            "cannot be set with --set: the files a config extends are merged before overrides "
+            "apply; change 'extends' in the config instead",
+        )
     node: Any = doc.data
     for depth in range(len(key) - 1):
         node = _step(node, key, depth, where)
@@ -68,6 +72,8 @@ def apply_override(doc: Document, text: str) -> None:
     for existing in [k for k in doc.locations if k[: len(key)] == key]:
         del doc.locations[existing]
     doc.locations[key] = where
+    for depth in range(1, len(key)):  # mappings the option made are the option's too
+        doc.locations.setdefault(key[:depth], where)
 
 
 def _step(node: Any, key: Key, depth: int, where: Location) -> Any:

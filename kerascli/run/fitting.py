@@ -27,6 +27,8 @@ def fit_and_save(t: Training, console, quiet: bool, resume) -> TrainResult:
     from kerascli.model.callbacks import make_callbacks
 
     callbacks = make_callbacks(t.cfg, t.doc, t.run_dir) + [checkpointer, epoch_timer]
+    if t.tracker is not None:
+        callbacks.append(t.tracker)
     if not quiet:
         callbacks.append(RichProgress(console))
     try:
@@ -41,6 +43,8 @@ def fit_and_save(t: Training, console, quiet: bool, resume) -> TrainResult:
             _save(t, history, metrics)
     except BaseException as exc:
         _record_failure(t, exc, checkpointer)
+        if t.tracker is not None:
+            t.tracker.finish(t.run_dir, t.run_info["status"])
         if isinstance(exc, (KeyboardInterrupt, KerasCliError)):
             raise
         from kerascli.model.objects import clean
@@ -144,4 +148,6 @@ def _completed(t: Training, history, metrics: dict, checkpointer, epoch_timer) -
         return TrainResult(None, history.history, metrics, t.run_info["timings"], profile)
     write_json(t.run_dir / "run.json", t.run_info)
     checkpointer.discard()
+    if t.tracker is not None:
+        t.tracker.finish(t.run_dir, "completed")
     return TrainResult(t.run_dir, history.history, metrics, t.run_info["timings"], profile)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
+import json
+import os
 import platform
+import socket
 import sys
 import time
+from pathlib import Path
 
 import yaml
 
 from kerascli import __version__
 from kerascli.config import document, spec
 from kerascli.config.tables import FILE_SUFFIXES
+from kerascli.run import fingerprint
 
 
 class Timer:
@@ -88,3 +94,35 @@ def started(keras, doc: document.Document, seed: int, text: str) -> dict:
         "config_sha256": hashlib.sha256(text.encode()).hexdigest(),
         "command": sys.argv,
     }
+
+
+def provenance(doc: document.Document, resolved: dict) -> dict:
+    """What `run.json` records of where a run came from, for `kerascli runs` and `kerascli diff`.
+
+    Returns:
+        The start time (UTC), the training process (so `runs` can tell a
+        run that died from one still running), the config files (the config
+        and those it `extends`), the git commit of the config's repository,
+        a content fingerprint of each data file (see `kerascli.run.fingerprint`)
+        and the resolved config itself (JSON reads ten times faster than YAML).
+    """
+    files = doc.files or [doc.path]
+    info = {
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "process": {"pid": os.getpid(), "host": socket.gethostname()},
+        "config_files": [str(f) for f in files],
+        "data_files": fingerprint.data_files(doc, resolved),
+        "config": resolved,
+    }
+    source = fingerprint.git_source(files)
+    if source is not None:
+        info["source"] = source
+    return info
+
+
+def read(run_dir) -> dict:
+    """A run directory's `run.json`, or `{}` when it has none (or it is unreadable)."""
+    try:
+        return json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}

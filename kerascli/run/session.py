@@ -43,6 +43,7 @@ class Training:
     run_dir: Path | None = None
     run_info: dict = dataclasses.field(default_factory=dict)
     val_feed: Any = None
+    tracker: Any = None  # a `tracking.MlflowTracker` when the config asks for MLflow
 
 
 def discard_scratch(t: Training) -> None:

@@ -139,6 +139,10 @@ def check(t: Training) -> None:
     with t.timer.phase("build"):
         inputs.check_inputs(t.model, t.train_data, t.doc)
         check_callback_packages(t.cfg, t.doc)
+        if t.cfg.tracking is not None and t.cfg.tracking.mlflow is not None:
+            from kerascli.run.tracking import check_installed
+
+            check_installed(t.cfg.tracking.mlflow, t.doc)
         inputs.check_targets(t.model, t.cfg, t.doc, t.train_data)
         kinds = predictions.classifier_outputs(t.cfg, t.cfg.model.output_names())
         data.check_classes(t.model, t.train_data, kinds, t.doc, ("data", "train"))
@@ -190,5 +194,22 @@ def open_run(t: Training, output_dir, resume) -> None:
     if t.labels:
         write_json(t.run_dir / "labels.json", dict(t.labels))
     t.run_info = runinfo.started(t.keras, t.doc, t.seed, text)
+    with t.timer.phase("fingerprint"):
+        t.run_info.update(runinfo.provenance(t.doc, resolved))
     if t.plan.active:
         t.run_info["distribution"] = t.plan.describe()
+    start_tracking(t, resolved, resume)
+
+
+def start_tracking(t: Training, resolved: dict, resume) -> None:
+    """Starts the MLflow run a `tracking.mlflow` section asks for (process 0 only); a failure only warns."""
+    mlflow = t.cfg.tracking.mlflow if t.cfg.tracking is not None else None
+    if mlflow is None or not t.plan.writer:
+        return
+    from kerascli.run.tracking import MlflowTracker
+
+    previous = runinfo.read(t.run_dir).get("tracking", {}).get("mlflow") if resume is not None else None
+    t.tracker = MlflowTracker(mlflow, resolved["name"])
+    record = t.tracker.start(t.run_dir, resolved, t.run_info, previous)
+    if record is not None:
+        t.run_info["tracking"] = {"mlflow": record}

@@ -61,7 +61,9 @@ def test_mappings_merge_lists_are_replaced_and_null_deletes(base, workdir):
 
 
 def test_null_inside_a_list_is_a_value_not_a_deletion(base, workdir):
-    child = write(workdir / "child.yaml", "extends: base/base.yaml\nfit:\n  callbacks: [{type: EarlyStopping, baseline: null}]\n")
+    child = write(
+        workdir / "child.yaml", "extends: base/base.yaml\nfit:\n  callbacks: [{type: EarlyStopping, baseline: null}]\n"
+    )
     assert load(child).data["fit"]["callbacks"] == [{"type": "EarlyStopping", "baseline": None}]
 
 

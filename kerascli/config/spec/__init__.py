@@ -81,8 +81,10 @@ class Config(StrictModel):
     """
 
     extends: str | list[str] | None = Field(
-        default=None, description="A config file (or a list, applied in order) this config builds on: mappings "
-        "merge, lists and scalars replace, null deletes; paths are relative to the file that writes them.")
+        default=None,
+        description="A config file (or a list, applied in order) this config builds on: mappings "
+        "merge, lists and scalars replace, null deletes; paths are relative to the file that writes them.",
+    )
 
     name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
     seed: int | None = Field(default=None, ge=0, lt=2**32)
