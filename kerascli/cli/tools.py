@@ -8,7 +8,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from kerascli.cli.app import BackendOption, RunArgument, app, handled, stdout
+from kerascli.cli.app import BackendOption, app, handled, stdout
 
 
 def _templates(incomplete: str) -> list[str]:
@@ -20,17 +20,30 @@ def _templates(incomplete: str) -> list[str]:
 @app.command()
 @handled
 def plot(
-    run: RunArgument = None,
-    output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", help="The PNG to write (default: RUN/learning_curves.png).")
+    runs: Annotated[
+        Optional[List[str]],
+        typer.Argument(help="Run directories or configs (default: the latest run under ./runs); several are overlaid."),
     ] = None,
+    output: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--output",
+            "-o",
+            help="The PNG to write (default: RUN/learning_curves.png; ./learning_curves.png for several runs).",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite --output when comparing several runs.")] = False,
 ):
-    """Learning curves of a run (loss and each metric, train vs validation) as a PNG."""
-    from kerascli.run.plot import write_plot
+    """Learning curves (loss and each metric, train vs validation) as a PNG; of several runs, overlaid."""
+    from kerascli.run.plot import PLOT_FILE, write_comparison, write_plot
     from kerascli.run.rundir import find_run
 
-    run_dir, _ = find_run(run)
-    stdout().print(f"learning curves: {write_plot(run_dir, output=output)}")
+    run_dirs = [find_run(run)[0] for run in runs or [None]]
+    if len(run_dirs) == 1:
+        path = write_plot(run_dirs[0], output=output)
+    else:
+        path = write_comparison(run_dirs, output or Path(PLOT_FILE), force)
+    stdout().print(f"learning curves: {path}")
 
 
 @app.command()

@@ -1,8 +1,9 @@
-"""Learning curves of a run: a PNG for people, a sparkline for terminals.
+"""Learning curves of a run, or of several overlaid: a PNG for people, a sparkline for terminals.
 
 `plot_history` draws one panel per quantity Keras recorded (the loss, each
 metric, and for several outputs each output's loss and metrics), with the
 training curve and, where there is one, the validation curve (`val_<key>`).
+`plot_histories` overlays several runs, one colour per run, to compare them.
 matplotlib is imported lazily, with the non-interactive Agg canvas, so
 training on a server without a display works and commands that do not plot
 never pay for the import.
@@ -47,7 +48,7 @@ def _numeric(values) -> bool:
 
 
 def plot_history(history: dict[str, list], title: str = ""):
-    """Draws the learning curves.
+    """Draws the learning curves of one run.
 
     Args:
         history: `History.history`: one list per key, one value per epoch.
@@ -59,31 +60,42 @@ def plot_history(history: dict[str, list], title: str = ""):
     Raises:
         KerasCliError: the history holds no numbers to plot.
     """
+    return plot_histories({"": history}, title)
+
+
+def plot_histories(histories: dict[str, dict[str, list]], title: str = ""):
+    """Draws the learning curves of several runs, overlaid: one colour per run.
+
+    Args:
+        histories: `{run label: History.history}`; with one run, its label
+            may be empty (the curves are then just "train" and "validation").
+        title: the figure title.
+
+    Returns:
+        A `matplotlib.figure.Figure` with one `Axes` per quantity any run
+        recorded (`panels()` of each, in first-seen order); a training curve
+        is solid, a validation curve dashed, in its run's colour.
+
+    Raises:
+        KerasCliError: no history holds numbers to plot.
+    """
     os.environ.setdefault("MPLBACKEND", "Agg")
     from matplotlib.figure import (
         Figure,  # a Figure made directly uses the Agg canvas, no pyplot state
     )
 
-    keys = panels(history)
+    keys = list(dict.fromkeys(k for history in histories.values() for k in panels(history)))
     if not keys:
         raise KerasCliError("the run's history has no loss or metric values to plot")
+    keys.sort(key=lambda k: k != "loss")
     cols = min(3, len(keys))
     rows = math.ceil(len(keys) / cols)
     fig = Figure(figsize=(4.2 * cols, 3.2 * rows), layout="constrained")
+    colours = [f"C{i % 10}" for i in range(len(histories))]
     for i, key in enumerate(keys):
         ax = fig.add_subplot(rows, cols, i + 1)
-        for name, label, style in ((key, "train", "-"), (f"val_{key}", "validation", "--")):
-            values = history.get(name)
-            if _numeric(values):
-                epochs = range(1, len(values) + 1)
-                ax.plot(
-                    epochs,
-                    [v if isinstance(v, (int, float)) else float("nan") for v in values],
-                    style,
-                    marker="o" if len(values) < 15 else None,
-                    markersize=3,
-                    label=label,
-                )
+        for (label, history), colour in zip(histories.items(), colours):
+            _plot_run(ax, history, key, label, colour)
         ax.set_title(key)
         ax.set_xlabel("epoch")
         ax.grid(True, alpha=0.3)
@@ -91,6 +103,23 @@ def plot_history(history: dict[str, list], title: str = ""):
     if title:
         fig.suptitle(title)
     return fig
+
+
+def _plot_run(ax, history: dict[str, list], key: str, label: str, colour: str) -> None:
+    """The training (solid) and validation (dashed) curves of `key` in one run."""
+    for name, part, style in ((key, "train", "-"), (f"val_{key}", "validation", "--")):
+        values = history.get(name)
+        if _numeric(values):
+            epochs = range(1, len(values) + 1)
+            ax.plot(
+                epochs,
+                [v if isinstance(v, (int, float)) else float("nan") for v in values],
+                style,
+                color=colour,
+                marker="o" if len(values) < 15 else None,
+                markersize=3,
+                label=f"{label} {part}" if label else part,
+            )
 
 
 def read_history(run_dir: Path) -> dict[str, list]:
@@ -126,6 +155,45 @@ def write_plot(run_dir: Path, history: dict[str, list] | None = None, output: Pa
     with atomic_path(target) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     return target
+
+
+def write_comparison(run_dirs: list[Path], output: Path, force: bool = False) -> Path:
+    """Writes the learning curves of several runs, overlaid, as one PNG (atomically).
+
+    Args:
+        run_dirs: the run directories, in legend order.
+        output: the PNG to write.
+        force: overwrite `output` when it exists.
+
+    Returns:
+        The path of the PNG.
+
+    Raises:
+        UsageError: `output` exists and `force` is not set, or a run has no history.
+    """
+    output = Path(output)
+    if output.exists() and not force:
+        raise UsageError(f"{output} exists; pass --force to overwrite it, or --output another file")
+    histories = {}
+    for label, run_dir in zip(run_labels(run_dirs), run_dirs):
+        histories[label] = read_history(run_dir)
+    title = " vs ".join(histories) if len(histories) <= 3 else f"{len(histories)} runs"
+    fig = plot_histories(histories, title=title)
+    with atomic_path(output) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    return output
+
+
+def run_labels(run_dirs: list[Path]) -> list[str]:
+    """Legend labels: `name/timestamp`, or just the timestamp when every run has the same name."""
+    run_dirs = [Path(r).resolve() for r in run_dirs]
+    if len({r.parent.name for r in run_dirs}) == 1:
+        labels = [r.name for r in run_dirs]
+    else:
+        labels = [f"{r.parent.name}/{r.name}" for r in run_dirs]
+    if len(set(labels)) < len(labels):  # the same run twice, or equal stamps in different folders
+        labels = [str(r) for r in run_dirs]
+    return labels
 
 
 def sparkline(values: list, width: int = 40) -> str:

@@ -14,11 +14,24 @@ def test_import_cli_does_not_import_keras():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_validate_does_not_import_keras(iris_config):
+@pytest.mark.parametrize("command", ["validate", "runs", "diff"])
+def test_fast_commands_do_not_import_keras(iris_config, workdir, command):
+    for stamp in ("20261201-100000", "20261201-110000"):  # two runs as `train` leaves them, for runs and diff
+        run = workdir / "runs" / "iris" / stamp
+        run.mkdir(parents=True)
+        (run / "run.json").write_text(
+            json.dumps({"status": "completed", "config": {"name": "iris", "seed": int(stamp[-6:])}})
+        )
+        (run / "history.json").write_text(json.dumps({"loss": [1.0, 0.5]}))
+    args = {
+        "validate": [str(iris_config)],
+        "runs": [str(workdir / "runs")],
+        "diff": [str(p) for p in sorted((workdir / "runs" / "iris").iterdir())],
+    }[command]
     code = (
         "import sys; from typer.testing import CliRunner; from kerascli.cli import app;"
-        f"r = CliRunner().invoke(app, ['validate', {str(iris_config)!r}]); assert r.exit_code == 0, r.output;"
-        "assert 'keras' not in sys.modules"
+        f"r = CliRunner().invoke(app, {[command, *args]!r}); assert r.exit_code == 0, r.output;"
+        "assert 'keras' not in sys.modules, r.output"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from kerascli.run.plot import PLOT_FILE, panels, plot_history, sparkline, write_plot
+from kerascli.run.plot import PLOT_FILE, panels, plot_histories, plot_history, run_labels, sparkline, write_plot
 
 MULTI_OUTPUT = {
     "loss": [1.0, 0.5],
@@ -27,6 +27,29 @@ def test_one_panel_per_quantity_with_train_and_validation_lines():
     for ax in fig.axes:
         assert [line.get_label() for line in ax.get_lines()] == ["train", "validation"]
     assert list(fig.axes[3].get_lines()[1].get_ydata()) == [0.4, 0.7]
+
+
+def test_several_runs_overlay_in_one_colour_each():
+    fig = plot_histories(
+        {
+            "a": {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]},
+            "b": {"loss": [0.9, 0.4, 0.3], "accuracy": [0.5, 0.6, 0.7]},
+        }
+    )
+    assert [ax.get_title() for ax in fig.axes] == ["loss", "accuracy"]
+    loss, accuracy = fig.axes
+    assert [line.get_label() for line in loss.get_lines()] == ["a train", "a validation", "b train"]
+    assert len({line.get_color() for line in loss.get_lines()}) == 2  # a's two curves share a colour
+    assert loss.get_lines()[0].get_color() == loss.get_lines()[1].get_color()
+    assert [line.get_label() for line in accuracy.get_lines()] == ["b train"]
+    assert list(loss.get_lines()[2].get_ydata()) == [0.9, 0.4, 0.3]
+
+
+def test_run_labels_drop_the_name_when_every_run_shares_it(tmp_path):
+    same = [tmp_path / "iris" / "20261201-100000", tmp_path / "iris" / "20261201-110000"]
+    assert run_labels(same) == ["20261201-100000", "20261201-110000"]
+    mixed = [tmp_path / "iris" / "20261201-100000", tmp_path / "iris-wide" / "20261201-100000"]
+    assert run_labels(mixed) == ["iris/20261201-100000", "iris-wide/20261201-100000"]
 
 
 def test_training_without_validation_has_one_line_per_panel():
