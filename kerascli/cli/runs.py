@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from kerascli.cli.app import JsonOption, app, handled, stdout
+from kerascli.config.document import format_key
 
 MAX_METRIC_COLUMNS = 4
 WIDE = 240
@@ -86,12 +87,12 @@ def _runs_table(records, varied: list[str], metrics: list[str]) -> Table:
     for metric in metrics:
         table.add_column(metric, justify="right")
     for key in varied:
-        table.add_column(key, style="cyan")
+        table.add_column(format_key(key), style="cyan")
     for r in records:
         started = r.started.astimezone().strftime("%Y-%m-%d %H:%M") if r.started else "?"
         row = [f"{r.name}/{r.run_dir.name}", started, _status(r.status), _text(r.epochs), _duration(r.duration)]
         row += [_number(r.metrics.get(m)) for m in metrics]
-        row += [_value(r.config.get(k, "-")) for k in varied]
+        row += [_value(r.setting(k)) for k in varied]
         table.add_row(*row)
     return table
 
@@ -120,14 +121,14 @@ def _number(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def _value(value: Any, width: int = 32) -> str:
-    text = (
-        _number(value)
-        if isinstance(value, float)
-        else json.dumps(value)
-        if isinstance(value, (dict, list))
-        else str(value)
-    )
+def _value(value: Any, width: int = 40) -> str:
+    """A config value in a table cell: numbers short, lists of mappings as their values, paths by their end."""
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        text = " | ".join(" ".join(map(str, v.values())) if isinstance(v, dict) else str(v) for v in value)
+        return text if len(text) <= width else text[: width - 1] + "…"
+    text = _number(value) if isinstance(value, float) else json.dumps(value) if isinstance(value, dict) else str(value)
     return text if len(text) <= width else "…" + text[-(width - 1) :]
 
 

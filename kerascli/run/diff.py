@@ -80,7 +80,7 @@ def diff_runs(a: RunRecord, b: RunRecord) -> RunDiff:
 
 
 def _changed(a: dict, b: dict) -> list[tuple[str, Any, Any]]:
-    keys = list(dict.fromkeys([*a, *b]))
+    keys = list(dict.fromkeys([*b, *a]))  # in b's order; what only a had, last
     return [
         (k, a.get(k, _MISSING), b.get(k, _MISSING)) for k in keys if _differ(a.get(k, _MISSING), b.get(k, _MISSING))
     ]

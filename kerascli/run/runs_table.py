@@ -29,6 +29,7 @@ from kerascli.errors import UsageError
 STATUSES = ("completed", "interrupted", "failed", "running", "died")
 COLUMNS = ("name", "started", "status", "epochs", "duration")  # sortable besides metrics and config keys
 
+_MISSING = "(absent)"
 _STAMP = re.compile(r"^(\d{8}-\d{6})")
 
 
@@ -47,6 +48,7 @@ class RunRecord:
         metrics: the final value of each metric: the last epoch's, with the
             validation metrics of the saved model (`metrics.json`) where recorded.
         config: the resolved config, flattened to dotted keys.
+        settings: the resolved config as written (nested).
         info: the whole `run.json`.
     """
 
@@ -58,6 +60,7 @@ class RunRecord:
     duration: float | None
     metrics: dict[str, float]
     config: dict[str, Any]
+    settings: dict[str, Any]
     info: dict[str, Any]
 
     def value(self, key: str) -> Any:
@@ -67,6 +70,18 @@ class RunRecord:
         if key in self.metrics:
             return self.metrics[key]
         return self.config.get(key)
+
+    def setting(self, key: tuple) -> Any:
+        """The config value at `key` (a tuple of keys and list indexes), or None."""
+        node: Any = self.settings
+        for part in key:
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                node = node[part]
+            else:
+                return None
+        return node
 
 
 def find_runs(base: str | os.PathLike) -> list[Path]:
@@ -92,8 +107,10 @@ def read_run(run_dir: Path) -> RunRecord:
     """
     info = _read_json(run_dir / "run.json", required=True)
     history = _read_json(run_dir / "history.json") or {}
-    config = info.get("config")
-    config = flatten(config) if isinstance(config, dict) else _read_config(run_dir / "config.yaml")
+    settings = info.get("config")
+    if not isinstance(settings, dict):
+        settings = _read_config(run_dir / "config.yaml")
+    config = flatten(settings)
     started = _started(info, run_dir)
     status = _status(info)
     timings = info.get("timings") or {}
@@ -112,6 +129,7 @@ def read_run(run_dir: Path) -> RunRecord:
         duration,
         final_metrics(history, _read_json(run_dir / "metrics.json") or {}),
         config,
+        settings,
         info,
     )
 
@@ -148,13 +166,26 @@ def flatten(value: Any, key: tuple = ()) -> dict[str, Any]:
     return {format_key(key): value}
 
 
-def varied_keys(records: list[RunRecord]) -> list[str]:
-    """The config keys whose value is not the same in every run (a key some lack counts), in config order."""
+def varied_keys(records: list[RunRecord]) -> list[tuple]:
+    """Where the runs' configs differ, as the shortest keys that say it, in config order.
+
+    Mappings are compared key by key and lists of equal length item by item;
+    a list whose length differs between runs (other layers, more callbacks)
+    is one varied key, not one per item. A key some runs lack counts; the
+    run's `name` does not (the table shows it).
+    """
     if len(records) < 2:
         return []
-    keys = list(dict.fromkeys(k for r in records for k in r.config))
-    missing = object()
-    return [k for k in keys if k != "name" and len({_hashable(r.config.get(k, missing)) for r in records}) > 1]
+    return [k for k in _differing([r.settings for r in records], ()) if k != ("name",)]
+
+
+def _differing(values: list, key: tuple) -> list[tuple]:
+    if all(isinstance(v, dict) for v in values):
+        names = dict.fromkeys(n for v in values for n in v)
+        return [k for n in names for k in _differing([v.get(n, _MISSING) for v in values], key + (n,))]
+    if all(isinstance(v, list) for v in values) and len({len(v) for v in values}) == 1:
+        return [k for i in range(len(values[0])) for k in _differing([v[i] for v in values], key + (i,))]
+    return [key] if len({_hashable(v) for v in values}) > 1 else []
 
 
 def select(
@@ -210,7 +241,7 @@ def parse_since(text: str, now: datetime.datetime | None = None) -> datetime.dat
     return moment.astimezone(datetime.timezone.utc)  # a naive time is local time
 
 
-def to_json(record: RunRecord, varied: list[str]) -> dict[str, Any]:
+def to_json(record: RunRecord, varied: list[tuple]) -> dict[str, Any]:
     """One run as `kerascli runs --json` prints it."""
     return {
         "run_dir": str(record.run_dir),
@@ -220,7 +251,7 @@ def to_json(record: RunRecord, varied: list[str]) -> dict[str, Any]:
         "epochs": record.epochs,
         "duration": record.duration,
         "metrics": record.metrics,
-        "varied": {k: record.config.get(k) for k in varied},
+        "varied": {format_key(k): record.setting(k) for k in varied},
     }
 
 
@@ -242,7 +273,7 @@ def _read_config(path: Path) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
         return {}
-    return flatten(data) if isinstance(data, dict) else {}
+    return data if isinstance(data, dict) else {}
 
 
 def _started(info: dict, run_dir: Path) -> datetime.datetime | None:
