@@ -27,7 +27,8 @@ def fit_and_save(t: Training, console, quiet: bool, resume) -> TrainResult:
     from kerascli.model.callbacks import make_callbacks
 
     callbacks = make_callbacks(t.cfg, t.doc, t.run_dir) + [checkpointer, epoch_timer]
-    if t.tracker is not None:
+    if t.tracker is not None:  # after the checkpointer, which decides whether an epoch completed
+        t.tracker.completed_epochs = lambda: checkpointer.epochs_done
         callbacks.append(t.tracker)
     if not quiet:
         callbacks.append(RichProgress(console))

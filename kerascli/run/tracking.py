@@ -29,7 +29,7 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from kerascli.config.document import Document
 from kerascli.config.spec.tracking import MlflowSpec
@@ -65,6 +65,9 @@ class MlflowTracker(keras.callbacks.Callback):
         self.experiment = spec.experiment or name
         self.client = None
         self.run_id: str | None = None
+        # How many epochs the run has completed (the checkpointer knows): an epoch that Ctrl-C
+        # cut short still reaches `on_epoch_end`, with partial logs that must not be logged.
+        self.completed_epochs: Callable[[], int] | None = None
 
     def start(self, run_dir: Path, resolved: dict, run_info: dict, previous: dict | None = None) -> dict | None:
         """Creates the MLflow run (or reopens it, on `--resume`) and logs params and tags.
@@ -115,6 +118,8 @@ class MlflowTracker(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         """Logs the epoch's metrics with the epoch as their step."""
         if self.run_id is None or not logs:
+            return
+        if self.completed_epochs is not None and self.completed_epochs() < epoch + 1:
             return
         from mlflow.entities import Metric
 

@@ -110,3 +110,41 @@ def test_tracking_without_mlflow_installed_is_a_config_error(cli, iris_config, w
         "install it with: pip install 'kerascli[mlflow]'"
     )
     assert not (workdir / "runs").exists()
+
+
+def test_an_interrupted_run_is_killed_in_mlflow_and_resume_continues_it(cli, iris_config, workdir, monkeypatch):
+    import os
+    import signal
+
+    from kerascli.engine.keras_import import load_keras
+    from kerascli.model import callbacks as build
+
+    keras = load_keras()
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.epoch == 1 and batch == 0:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    uri = f"sqlite:///{workdir / 'mlruns.db'}"
+    track = ["--quiet", "--set", "fit.epochs=2", "--set", f"tracking.mlflow.uri={uri}"]
+    original = build.make_callbacks
+    monkeypatch.setattr(build, "make_callbacks", lambda *a, **k: original(*a, **k) + [Interrupt()])
+    assert cli("train", iris_config, *track).exit_code == 130
+    monkeypatch.setattr(build, "make_callbacks", original)
+    run_dir = _only_run(workdir)
+    run_id = json.loads((run_dir / "run.json").read_text())["tracking"]["mlflow"]["run_id"]
+    client = MlflowClient(tracking_uri=uri)
+    assert client.get_run(run_id).info.status == "KILLED"
+    assert [m.step for m in client.get_metric_history(run_id, "loss")] == [0]
+    assert "history.json" in {a.path for a in client.list_artifacts(run_id)}
+
+    result = cli("train", "--resume", run_dir, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert json.loads((run_dir / "run.json").read_text())["tracking"]["mlflow"]["run_id"] == run_id
+    assert client.get_run(run_id).info.status == "FINISHED"
+    assert [m.step for m in client.get_metric_history(run_id, "loss")] == [0, 1]
+    assert len(client.search_runs([client.get_experiment_by_name("iris").experiment_id])) == 1
