@@ -52,6 +52,7 @@ def _runs_json(cli, *args):
     return json.loads(result.stdout)
 
 
+@pytest.mark.slow
 def test_runs_shows_completed_interrupted_and_failed_runs_and_what_varied(cli, workdir, monkeypatch):
     config = write_config(workdir, CONFIG)
     assert cli("train", config, "--quiet").exit_code == 0
@@ -133,6 +134,7 @@ def test_a_running_run_whose_process_is_gone_has_died(workdir):
     assert [r.status for r in runs_table.read_runs(workdir / "runs")] == ["died", "running", "running"]
 
 
+@pytest.mark.slow
 def test_diff_lists_exactly_the_learning_rate_and_the_changed_data_file(cli, workdir):
     config = write_config(workdir, CONFIG)
     assert cli("train", config, "--quiet").exit_code == 0

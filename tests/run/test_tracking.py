@@ -20,6 +20,7 @@ def _only_run(workdir, name="iris"):
     return run
 
 
+@pytest.mark.slow
 def test_a_run_is_logged_to_mlflow_and_reads_back(cli, iris_config, workdir):
     uri = f"sqlite:///{workdir / 'mlruns.db'}"
     result = cli(
@@ -62,6 +63,7 @@ def test_a_run_is_logged_to_mlflow_and_reads_back(cli, iris_config, workdir):
     assert tags["kerascli.run_dir"] == str(run_dir.resolve())
 
 
+@pytest.mark.slow
 def test_the_git_commit_of_the_configs_repository_is_a_tag(cli, iris_config, workdir):
     import subprocess
 
@@ -112,6 +114,7 @@ def test_tracking_without_mlflow_installed_is_a_config_error(cli, iris_config, w
     assert not (workdir / "runs").exists()
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_is_killed_in_mlflow_and_resume_continues_it(cli, iris_config, workdir, monkeypatch):
     import os
     import signal
