@@ -306,6 +306,8 @@ def _status(info: dict) -> str:
 
 
 def _alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) would send CTRL_C_EVENT there: assume it lives
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
