@@ -196,19 +196,21 @@ def open_run(t: Training, output_dir, resume) -> None:
     t.run_info = runinfo.started(t.keras, t.doc, t.seed, text)
     with t.timer.phase("fingerprint"):
         t.run_info.update(runinfo.provenance(t.doc, resolved))
+    previous = runinfo.read(t.run_dir) if resume is not None else {}
+    # A resumed run keeps where it came from (its config.yaml is what the resume read).
+    t.run_info.update({k: previous[k] for k in ("started", "config_files", "source") if k in previous})
     if t.plan.active:
         t.run_info["distribution"] = t.plan.describe()
-    start_tracking(t, resolved, resume)
+    start_tracking(t, resolved, previous.get("tracking", {}).get("mlflow"))
 
 
-def start_tracking(t: Training, resolved: dict, resume) -> None:
-    """Starts the MLflow run a `tracking.mlflow` section asks for (process 0 only); a failure only warns."""
+def start_tracking(t: Training, resolved: dict, previous: dict | None) -> None:
+    """Starts (or, on resume, continues) the MLflow run a `tracking.mlflow` section asks for; a failure only warns."""
     mlflow = t.cfg.tracking.mlflow if t.cfg.tracking is not None else None
     if mlflow is None or not t.plan.writer:
         return
     from kerascli.run.tracking import MlflowTracker
 
-    previous = runinfo.read(t.run_dir).get("tracking", {}).get("mlflow") if resume is not None else None
     t.tracker = MlflowTracker(mlflow, resolved["name"])
     record = t.tracker.start(t.run_dir, resolved, t.run_info, previous)
     if record is not None:

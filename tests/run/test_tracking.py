@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import socket
 
 import pytest
@@ -15,14 +16,29 @@ from mlflow.tracking import MlflowClient  # noqa: E402
 RUN_FILES = ("config.yaml", "model.keras", "history.json", "metrics.json", "run.json", "labels.json")
 
 
+@pytest.fixture(scope="module")
+def empty_store(tmp_path_factory):
+    """An empty MLflow sqlite store, its schema migrated once (seconds) and copied for each test."""
+    path = tmp_path_factory.mktemp("mlflow") / "mlruns.db"
+    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
+    return path
+
+
+@pytest.fixture
+def store(empty_store, workdir):
+    """The tracking URI of a fresh local store in the test's working directory."""
+    shutil.copy(empty_store, workdir / "mlruns.db")
+    return f"sqlite:///{workdir / 'mlruns.db'}"
+
+
 def _only_run(workdir, name="iris"):
     (run,) = (workdir / "runs" / name).iterdir()
     return run
 
 
 @pytest.mark.slow
-def test_a_run_is_logged_to_mlflow_and_reads_back(cli, iris_config, workdir):
-    uri = f"sqlite:///{workdir / 'mlruns.db'}"
+def test_a_run_is_logged_to_mlflow_and_reads_back(cli, iris_config, workdir, store):
+    uri = store
     result = cli(
         "train",
         iris_config,
@@ -64,7 +80,7 @@ def test_a_run_is_logged_to_mlflow_and_reads_back(cli, iris_config, workdir):
 
 
 @pytest.mark.slow
-def test_the_git_commit_of_the_configs_repository_is_a_tag(cli, iris_config, workdir):
+def test_the_git_commit_of_the_configs_repository_is_a_tag(cli, iris_config, workdir, store):
     import subprocess
 
     git = ["git", "-c", "user.email=t@t", "-c", "user.name=t", "-C", str(workdir)]
@@ -73,7 +89,7 @@ def test_the_git_commit_of_the_configs_repository_is_a_tag(cli, iris_config, wor
     subprocess.run([*git, "add", "iris.yaml"], check=True)
     subprocess.run([*git, "commit", "-qm", "config"], check=True)
     commit = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
-    uri = f"sqlite:///{workdir / 'mlruns.db'}"
+    uri = store
     result = cli("train", iris_config, "--quiet", "--set", "fit.epochs=1", "--set", f"tracking.mlflow.uri={uri}")
     assert result.exit_code == 0, result.output
     info = json.loads((_only_run(workdir) / "run.json").read_text())
@@ -115,7 +131,7 @@ def test_tracking_without_mlflow_installed_is_a_config_error(cli, iris_config, w
 
 
 @pytest.mark.slow
-def test_an_interrupted_run_is_killed_in_mlflow_and_resume_continues_it(cli, iris_config, workdir, monkeypatch):
+def test_an_interrupted_run_is_killed_in_mlflow_and_resume_continues_it(cli, iris_config, workdir, monkeypatch, store):
     import os
     import signal
 
@@ -132,7 +148,7 @@ def test_an_interrupted_run_is_killed_in_mlflow_and_resume_continues_it(cli, iri
             if self.epoch == 1 and batch == 0:
                 os.kill(os.getpid(), signal.SIGINT)
 
-    uri = f"sqlite:///{workdir / 'mlruns.db'}"
+    uri = store
     track = ["--quiet", "--set", "fit.epochs=2", "--set", f"tracking.mlflow.uri={uri}"]
     original = build.make_callbacks
     monkeypatch.setattr(build, "make_callbacks", lambda *a, **k: original(*a, **k) + [Interrupt()])
@@ -147,7 +163,36 @@ def test_an_interrupted_run_is_killed_in_mlflow_and_resume_continues_it(cli, iri
 
     result = cli("train", "--resume", run_dir, "--quiet")
     assert result.exit_code == 0, result.output
-    assert json.loads((run_dir / "run.json").read_text())["tracking"]["mlflow"]["run_id"] == run_id
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["tracking"]["mlflow"]["run_id"] == run_id
+    assert info["config_files"] == [str(iris_config.resolve())]  # where it came from, not the run's config.yaml
     assert client.get_run(run_id).info.status == "FINISHED"
     assert [m.step for m in client.get_metric_history(run_id, "loss")] == [0, 1]
     assert len(client.search_runs([client.get_experiment_by_name("iris").experiment_id])) == 1
+
+
+@pytest.mark.slow
+def test_a_store_that_fails_mid_run_warns_once_and_the_run_completes(cli, iris_config, workdir, monkeypatch, store):
+    from mlflow.exceptions import MlflowException
+
+    log_batch = MlflowClient.log_batch
+
+    def fail_on_metrics(self, run_id, metrics=(), **kwargs):
+        if metrics:
+            raise MlflowException("the tracking server went away")
+        return log_batch(self, run_id, metrics=metrics, **kwargs)
+
+    monkeypatch.setattr(MlflowClient, "log_batch", fail_on_metrics)
+    result = cli("train", iris_config, "--quiet", "--set", "fit.epochs=3", "--set", f"tracking.mlflow.uri={store}")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"warning: MLflow tracking at {store}: could not log epoch 1: the tracking server went away; "
+        "tracking stops here, the run directory is complete"
+    ]
+    run_dir = _only_run(workdir)
+    assert all((run_dir / name).is_file() for name in RUN_FILES)
+    assert len(json.loads((run_dir / "history.json").read_text())["loss"]) == 3
+    run_id = json.loads((run_dir / "run.json").read_text())["tracking"]["mlflow"]["run_id"]
+    client = MlflowClient(tracking_uri=store)
+    assert client.get_run(run_id).info.status == "RUNNING"  # tracking stopped: the run is left as it was
+    assert client.get_metric_history(run_id, "loss") == []
