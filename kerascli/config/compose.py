@@ -2,8 +2,10 @@
 
     # configs/iris_wide.yaml
     extends: iris.yaml            # or a list, applied in order: [base.yaml, small-data.yaml]
+    name: iris-wide
     model:
-      layers:
+      layers:                     # a list replaces the base's whole list
+        - {type: Dense, units: 64, activation: relu}
         - {type: Dense, units: 64, activation: relu}
         - {type: Dense, units: 3, activation: softmax}
 
