@@ -37,7 +37,15 @@ NESTED_KINDS = (("activation", "activations"), *IDENTIFIER_KINDS)
 CALLBACK_PATH_ARGS = ("filepath", "filename", "log_dir", "backup_dir")
 
 # The files kerascli writes into a run directory.
-RUN_FILES = ("config.yaml", "model.keras", "history.json", "metrics.json", "run.json", "labels.json")
+RUN_FILES = (
+    "config.yaml",
+    "model.keras",
+    "history.json",
+    "metrics.json",
+    "run.json",
+    "labels.json",
+    "vocabularies.json",
+)
 
 # Exported names that a config cannot use safely, per kind. Excluding a name
 # excludes its class, so its aliases go too.

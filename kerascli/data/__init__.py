@@ -1,8 +1,9 @@
 """Data sources → named arrays, seeded splits, label vocabularies, feeds for Keras.
 
 A source is a `.csv` or `.parquet` table (read with pyarrow), an `.npz`, a
-`.npy` (memory-mapped) or a directory of `.npy` shards; `x` and `y` name
-columns (by name, list, glob, regex or "all but"), keys, or their own files.
+`.npy` (memory-mapped), a directory of `.npy` shards, or a folder of images
+or `.txt` files in class subfolders; `x` and `y` name columns (by name, list,
+glob, regex or "all but"), keys, or their own files.
 Arrays come back keyed by model input and output name, so single- and
 multi-input models go through the same code. String class labels are encoded
 to integers with a vocabulary fitted on the training data and saved with the run.
@@ -14,6 +15,11 @@ Modules:
     selection.py  which columns a selection names
     readers.py    files → arrays (pyarrow, numpy)
     labels.py     string labels ↔ integers
+    folders.py    class-subfolder layouts: the files, their classes, a folder's columns
+    images.py     image files as a lazy array, decoded as Keras decodes them
+    text.py       free text → tokens (pyarrow.compute), text files
+    vocabulary.py encoded input columns: vocabularies fitted on train, applied again
+    encoding.py   which inputs are encoded columns, and encoding them
     checks.py     strict checks: rows, NaN/inf, classes, input shapes
     streaming.py  in-memory arrays or a PyDataset for fit/evaluate (imports Keras)
     predicting.py streamed predict: chunked reading, incremental writing (imports Keras)
@@ -26,5 +32,16 @@ where they are needed (`from kerascli.data.streaming import fit_feeds`).
 from kerascli.data.arrays import DEFAULT_INPUT, Arrays, Labels, is_lazy
 from kerascli.data.checks import check_classes, check_inputs
 from kerascli.data.loading import load, split
+from kerascli.data.vocabulary import Vocabularies
 
-__all__ = ["Arrays", "Labels", "load", "split", "check_inputs", "check_classes", "DEFAULT_INPUT", "is_lazy"]
+__all__ = [
+    "Arrays",
+    "Labels",
+    "Vocabularies",
+    "load",
+    "split",
+    "check_inputs",
+    "check_classes",
+    "DEFAULT_INPUT",
+    "is_lazy",
+]

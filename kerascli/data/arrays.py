@@ -248,6 +248,23 @@ class Arrays:
         """RAM the lazy (memory-mapped) arrays would take if loaded."""
         return sum(memory_bytes(v) for v in (*self.x.values(), *self.y.values()) if is_lazy(v))
 
+    def input_blocks(self, max_bytes: int, multiple: int = 1):
+        """Yields the inputs by name, consecutive rows at a time, about `max_bytes` a block (float64 as float32).
+
+        Lazy arrays (memory maps, image files) are read block by block, so a
+        pass over data bigger than RAM keeps the resident memory flat.
+
+        Args:
+            max_bytes: about how many bytes one block holds.
+            multiple: rows per block are a multiple of this (a batch size).
+        """
+        n = len(self)
+        row_bytes = max(1, sum(memory_bytes(v) // max(len(v), 1) for v in self.x.values()))
+        step = max(multiple, (max_bytes // row_bytes) // multiple * multiple)
+        for start in range(0, n, step):
+            rows = slice(start, min(start + step, n))
+            yield {k: to_float32(read_rows(v, rows)) for k, v in self.x.items()}
+
 
 def _take(values, rows: np.ndarray):
     if isinstance(values, RowView):

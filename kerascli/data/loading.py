@@ -1,4 +1,9 @@
-"""Loading one source into `Arrays`: which columns feed which input and output, and the seeded split."""
+"""Loading one source into `Arrays`: which columns feed which input and output, and the split.
+
+Columns named in `data.text`/`data.categories` are encoded to ids
+(`kerascli.data.encoding`); a folder's default `x` is its images or texts
+and its default `y` the class folder names.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,11 @@ from kerascli.config.document import Document, Key
 from kerascli.config.spec.data import Source
 from kerascli.data.arrays import DEFAULT_INPUT, Arrays, Labels
 from kerascli.data.checks import check_rows
+from kerascli.data.encoding import input_array
 from kerascli.data.labels import encode
 from kerascli.data.readers import Reader
 from kerascli.data.selection import names_of
+from kerascli.data.vocabulary import Vocabularies
 from kerascli.errors import DataError
 
 
@@ -27,6 +34,8 @@ def load(
     fit_labels: bool = False,
     need_y: bool = True,
     targets: bool = True,
+    encodings: dict | None = None,
+    vocabularies: Vocabularies | None = None,
 ) -> Arrays:
     """Loads one source.
 
@@ -45,6 +54,9 @@ def load(
         need_y: whether targets are required.
         targets: whether to load targets at all (`predict` does not); the
             target columns are still left out of the default inputs.
+        encodings: `data.text` and `data.categories` together, by column.
+        vocabularies: the input columns' `Vocabularies`; fitted here for
+            encoded columns that have none when `fit_labels`.
 
     Returns:
         The `Arrays`.
@@ -60,15 +72,16 @@ def load(
     if not targets:
         y_sel = None
         need_y = False
-    y = {
-        name: reader.array(sel, key + _sub("y", name, y_sel), target=True)
-        for name, sel in target_selections(y_sel, output_names, need_y, doc, key).items()
-    }
+    y_selected = target_selections(y_sel, output_names, need_y, doc, key)
+    y = {name: reader.array(sel, key + _sub("y", name, y_sel), target=True) for name, sel in y_selected.items()}
+    encoded = {"encodings": encodings or {}, "vocabularies": vocabularies, "fit": fit_labels}
     x = {
-        name: reader.array(sel, key + _sub("x", name, x_sel), targets=y_names)
+        name: input_array(reader, sel, key + _sub("x", name, x_sel), targets=y_names, **encoded)
         for name, sel in input_selections(x_sel, input_names, doc, key).items()
     }
     for name, values in list(y.items()):
+        if fit_labels and name not in labels and reader.folder is not None and names_of(y_selected[name]) == ["label"]:
+            labels[name] = list(reader.folder.classes)  # Keras' class_names: every class folder, empty ones too
         y[name] = encode(values, name, labels, fit_labels, doc, key + ("y",))
     arrays = Arrays(x, y)
     check_rows(arrays, doc, key)
@@ -81,6 +94,9 @@ def selections(source: Source, reader: Reader):
     if reader.kind == ".npz":
         x_sel = "x" if x_sel is None else x_sel
         y_sel = ("y" if "y" in reader.names() else None) if y_sel is None else y_sel
+    if reader.folder is not None:
+        x_sel = reader.folder.kind if x_sel is None else x_sel
+        y_sel = ("label" if reader.folder.labels is not None else None) if y_sel is None else y_sel
     return x_sel, y_sel
 
 
@@ -131,12 +147,16 @@ def input_selections(x_sel, input_names: list[str] | None, doc: Document, key: K
     return {name: x_sel}
 
 
-def split(arrays: Arrays, fraction: float, seed: int, doc: Document, key: Key) -> tuple[Arrays, Arrays]:
-    """Shuffles rows with `seed` and holds out the first `floor(n * fraction)`.
+def split(
+    arrays: Arrays, fraction: float, seed: int, doc: Document, key: Key, shuffle: bool = True
+) -> tuple[Arrays, Arrays]:
+    """Shuffles rows with `seed` and holds out the first `floor(n * fraction)`; or the last rows.
 
     This is the usual recipe (permute, take the first part as validation),
-    not Keras' `validation_split`, which takes the last rows unshuffled.
-    Memory-mapped arrays are split by index (`RowView`), never loaded.
+    not Keras' `validation_split`, which takes the last rows unshuffled;
+    `shuffle=False` is Keras' way, for series (no future rows in training).
+    Memory-mapped arrays and image folders are split by index (`RowView`),
+    never loaded.
 
     Returns:
         `(train, validation)`.
@@ -146,5 +166,7 @@ def split(arrays: Arrays, fraction: float, seed: int, doc: Document, key: Key) -
     if n_val == 0 or n_val == n:
         side = "validation" if n_val == 0 else "training"
         raise DataError(doc.problem(key, f"a split of {fraction} of {n} rows leaves the {side} set empty"))
+    if not shuffle:
+        return arrays.take(np.arange(n - n_val)), arrays.take(np.arange(n - n_val, n))
     order = np.random.default_rng(seed).permutation(n)
     return arrays.take(order[n_val:]), arrays.take(order[:n_val])

@@ -32,10 +32,39 @@ def classifier_outputs(cfg, outputs: list[str]) -> dict[str, str | None]:
     return kinds
 
 
+def target_columns(source, outputs: list[str]) -> dict[str, list[str]]:
+    """The target column names the training source gives each output (`y: price` → `{out: [price]}`).
+
+    Targets given as their own files name no columns and are left out.
+    """
+    from kerascli.config.tables import FILE_SUFFIXES
+    from kerascli.data.selection import names_of
+
+    if source is None or source.y is None:
+        return {}
+    by_output = source.y if isinstance(source.y, dict) else ({outputs[0]: source.y} if len(outputs) == 1 else {})
+    named = {out: names_of(sel) for out, sel in by_output.items()}
+    return {
+        out: names
+        for out, names in named.items()
+        if names and not any(n.lower().endswith(FILE_SUFFIXES) for n in names)
+    }
+
+
 def columns(
-    name: str, values: np.ndarray, vocab: list[str] | None, kind: str | None, prefix: str
+    name: str,
+    values: np.ndarray,
+    vocab: list[str] | None,
+    kind: str | None,
+    prefix: str,
+    targets: list[str] | None = None,
 ) -> tuple[list[str], list[np.ndarray]]:
-    """Column headers and column arrays for one output."""
+    """Column headers and column arrays for one output.
+
+    `targets` are the column names the user gave the output's targets: a
+    regression on `y: price` writes a `price` column, a multi-label output
+    on `y: [sports, tech]` writes `sports` and `tech` (probabilities).
+    """
     values = np.asarray(values)
     flat = values.reshape(len(values), -1)
     width = flat.shape[1]
@@ -50,6 +79,8 @@ def columns(
         classes = vocab if vocab is not None and len(vocab) == 2 else ["0", "1"]
         labels = np.where(flat[:, 0] > 0.5, classes[1], classes[0]).astype(object)
         return [f"{prefix}label", f"{prefix}p_{classes[1]}"], [labels, flat[:, 0]]
+    if targets and len(targets) == width:
+        return [f"{prefix}{t}" for t in targets], [flat[:, i] for i in range(width)]
     if width == 1:
         return [prefix.rstrip(".") or name], [flat[:, 0]]
     return [f"{prefix}{i}" for i in range(width)], [flat[:, i] for i in range(width)]

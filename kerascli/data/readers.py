@@ -17,9 +17,11 @@ from typing import Iterator
 import numpy as np
 
 from kerascli.config.document import Document, Key
-from kerascli.config.spec.data import ColumnPattern, Source
+from kerascli.config.spec.data import IMAGE_KEYS, ColumnPattern, Source
 from kerascli.config.tables import FILE_SUFFIXES
 from kerascli.data.arrays import ShardedArray
+from kerascli.data.folders import column as folder_column
+from kerascli.data.folders import folder_kind, index_folder
 from kerascli.data.selection import resolve, unknown
 from kerascli.errors import DataError
 
@@ -38,8 +40,21 @@ class Reader:
         self.key = key
         self.path = self.resolve(source.path, key + ("path",)) if source.path else None
         self.kind = _kind(self.path) if self.path else None
+        self.source = source
+        self.folder = None
         self._table = None
         self._npz = None
+        if self.kind == "dir" and folder_kind(self.path):
+            self.kind = "folder"
+            self.folder = index_folder(self.path, folder_kind(self.path))
+            if not self.folder.files:
+                self.fail(key + ("path",), f"no {self.folder.kind} files in the class folders of {self.path}")
+        given = [k for k in IMAGE_KEYS if getattr(source, k) is not None]
+        if given and (self.folder is None or self.folder.kind != "image"):
+            self.fail(
+                key + (given[0],),
+                f"'{given[0]}' applies to a folder of images; {source.path or 'this source'} is not one",
+            )
 
     def fail(self, key: Key, message: str):
         raise DataError(self.doc.problem(key, message))
@@ -52,7 +67,7 @@ class Reader:
         if path.suffix.lower() not in FILE_SUFFIXES:
             self.fail(
                 key,
-                f"unsupported file type '{path.suffix or name}', expected one of: {', '.join(FILE_SUFFIXES)} (or a directory of .npy shards)",
+                f"unsupported file type '{path.suffix or name}', expected one of: {', '.join(FILE_SUFFIXES)} (or a folder: .npy shards, or class subfolders of images or .txt files)",
             )
         if not path.is_file():
             self.fail(key, f"file not found: {path}")
@@ -68,6 +83,8 @@ class Reader:
             return list(self._table.column_names if self._table is not None else self._csv_header())
         if self.kind == ".parquet":
             return list(self._parquet_schema().names)
+        if self.folder is not None:
+            return self.folder.columns
         return []
 
     def _open_npz(self):
@@ -127,6 +144,8 @@ class Reader:
             return self._file(selection, key, target)
         if self.path is None:
             self.fail(key, "expected a file name (.npy, .npz, .csv or .parquet) when the source has no 'path'")
+        if self.folder is not None:
+            return self.folder_column(selection, key)
         if self.kind in (".npy", "dir"):
             if selection is not None:
                 self.fail(
@@ -136,6 +155,35 @@ class Reader:
         if self.kind == ".npz":
             return self._npz_keys(selection, key, targets)
         return self.columns(selection, key, targets, target)
+
+    def folder_column(self, selection, key: Key):
+        """A column of a folder source (see `kerascli.data.folders.column`)."""
+        return folder_column(self.folder, self.source, selection, lambda message: self.fail(key, message))
+
+    def raw_column(self, name: str, key: Key):
+        """One column as read, unconverted: a pyarrow array (tables; CSV as text) or numpy strings (folders)."""
+        if self.folder is not None:
+            return self.folder_column(name, key)
+        if self.kind not in (".csv", ".parquet"):
+            self.fail(
+                key,
+                f"'{name}' is encoded (data.text/data.categories), which needs a column of a .csv or .parquet file or a folder",
+            )
+        self.column_names([name], key)
+        if self.kind == ".parquet":
+            table = self._read_columns([name])
+        else:  # as text, the way streamed predict reads it: "1.0" stays "1.0"
+            import pyarrow as pa
+            import pyarrow.csv
+
+            options = pyarrow.csv.ConvertOptions(include_columns=[name], column_types={name: pa.string()})
+            try:
+                table = pyarrow.csv.read_csv(self.path, convert_options=options)
+            except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
+                self.fail(self.key + ("path",), f"cannot read {self.path.name}: {exc}")
+        if table.num_rows == 0:
+            self.fail(key, f"{self.path.name} has no rows")
+        return table.column(0)
 
     def _file(self, name: str, key: Key, target: bool):
         path = self.resolve(name, key)
@@ -223,8 +271,11 @@ class Reader:
             return table.column(0).to_numpy(zero_copy_only=False)
         return to_matrix(table, names, self.path.name, lambda m: self.fail(key, m))
 
-    def record_batches(self, names: list[str], rows: int, key: Key) -> Iterator:
-        """The columns `names` as pyarrow record batches of about `rows` rows, read incrementally."""
+    def record_batches(self, names: list[str], rows: int, key: Key, strings: tuple[str, ...] = ()) -> Iterator:
+        """The columns `names` as pyarrow record batches of about `rows` rows, read incrementally.
+
+        Columns in `strings` (encoded inputs, `keep` columns) are read as text, the others as float64.
+        """
         rows_read = 0
         try:
             if self.kind == ".parquet":
@@ -237,7 +288,9 @@ class Reader:
 
             # The incremental reader infers types from the first block only: fix them to float64,
             # so an integer-looking start does not break on a later 2.5.
-            options = pyarrow.csv.ConvertOptions(include_columns=names, column_types={n: pa.float64() for n in names})
+            options = pyarrow.csv.ConvertOptions(
+                include_columns=names, column_types={n: pa.string() if n in strings else pa.float64() for n in names}
+            )
             for batch in pyarrow.csv.open_csv(self.path, convert_options=options):
                 rows_read += batch.num_rows
                 yield batch
@@ -276,7 +329,10 @@ def to_matrix(table, names: list[str], where: str, fail, first_row: int = 0) -> 
         ):
             values = column.to_numpy(zero_copy_only=False)
             bad = _first_non_numeric(values)
-            fail(f"column '{name}' of {where} is not numeric (row {first_row + bad + 2}: {values[bad]!r})")
+            fail(
+                f"column '{name}' of {where} is not numeric (row {first_row + bad + 2}: {values[bad]!r}); "
+                f"to use it, encode it: data.categories: {{{name}: {{}}}} for categories, or data.text: {{{name}: {{}}}} for free text"
+            )
         chunks = column.chunks if hasattr(column, "chunks") else [column]
         start = 0
         for chunk in chunks:

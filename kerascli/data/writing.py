@@ -31,9 +31,10 @@ class PredictionWriter:
         target: the predictions file.
         labels: class vocabularies by output name.
         kinds: output name -> "categorical", "binary" or None.
+        target_names: the training targets' column names by output, for headers.
     """
 
-    def __init__(self, target: Path, labels: dict, kinds: dict):
+    def __init__(self, target: Path, labels: dict, kinds: dict, target_names: dict | None = None):
         self.target = Path(target)
         self.suffix = self.target.suffix.lower()
         if self.suffix not in PREDICTION_SUFFIXES:
@@ -42,6 +43,7 @@ class PredictionWriter:
             )
         self.labels = labels
         self.kinds = kinds
+        self.target_names = target_names or {}
         self._files: dict[Path, Path] = {}  # final path -> temp path
         self._npy: dict[str, _NpyAppender] = {}
         self._table_writer = None
@@ -60,8 +62,8 @@ class PredictionWriter:
         self._files[final] = temp_beside(final)
         return self._files[final]
 
-    def write(self, by_output: dict[str, np.ndarray]) -> None:
-        """Appends one chunk of predictions (arrays by output name)."""
+    def write(self, by_output: dict[str, np.ndarray], keep: dict | None = None) -> None:
+        """Appends one chunk of predictions (arrays by output name), after the `keep` columns (CSV/Parquet)."""
         if self.suffix == ".npy":
             for name, values in by_output.items():
                 if name not in self._npy:
@@ -73,11 +75,16 @@ class PredictionWriter:
             return
         import pyarrow as pa
 
-        headers, cols = [], []
+        headers, cols = list(keep or {}), [np.asarray(v, dtype=object) for v in (keep or {}).values()]
         multi = len(by_output) > 1
         for name, values in by_output.items():
             h, c = predictions.columns(
-                name, np.asarray(values), self.labels.get(name), self.kinds.get(name), f"{name}." if multi else ""
+                name,
+                np.asarray(values),
+                self.labels.get(name),
+                self.kinds.get(name),
+                f"{name}." if multi else "",
+                self.target_names.get(name),
             )
             headers += h
             cols += c
@@ -87,16 +94,11 @@ class PredictionWriter:
             if self.suffix == ".csv":
                 import csv
 
-                import pyarrow.csv
-
                 # pyarrow quotes every header name; the header is written as a csv module would.
                 self._csv_handle = open(tmp, "w", newline="", encoding="utf-8")
                 csv.writer(self._csv_handle).writerow(headers)
                 self._csv_handle.flush()
-                # Arrow's "needed" quotes every string; labels without , " or newlines need none.
-                plain = not any(set(str(v)) & set(',"\r\n') for vocab in self.labels.values() for v in vocab)
-                options = pyarrow.csv.WriteOptions(include_header=False, quoting_style="none" if plain else "needed")
-                self._table_writer = pyarrow.csv.CSVWriter(self._csv_handle.buffer, table.schema, write_options=options)
+                self._table_writer = _CsvChunks(self._csv_handle.buffer)
             else:
                 import pyarrow.parquet
 
@@ -131,6 +133,33 @@ class PredictionWriter:
         for tmp in self._files.values():
             tmp.unlink(missing_ok=True)
         self._files.clear()
+
+
+class _CsvChunks:
+    """Appends tables to an open CSV file (no header), each quoted only if it must be.
+
+    Arrow's "needed" style quotes every string; a chunk whose strings hold no
+    `,`, `"` or line break is written unquoted (as a csv module writes it).
+    """
+
+    def __init__(self, handle):
+        self.handle = handle
+
+    def write_table(self, table) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv
+
+        plain = all(
+            not pc.any(pc.match_substring_regex(table.column(i), '[,"\r\n]')).as_py()
+            for i, field in enumerate(table.schema)
+            if pa.types.is_string(field.type)
+        )
+        options = pyarrow.csv.WriteOptions(include_header=False, quoting_style="none" if plain else "needed")
+        pyarrow.csv.write_csv(table, self.handle, write_options=options)
+
+    def close(self) -> None:
+        self.handle.flush()
 
 
 class _NpyAppender:

@@ -54,10 +54,11 @@ def _evaluation_data(ctx: RunContext, labels):
 
     cfg, doc = ctx.cfg, ctx.doc
     names = {"input_names": _input_names(ctx), "output_names": cfg.model.output_names(), "labels": labels}
+    names.update(encodings=cfg.data.encoded(), vocabularies=ctx.vocabularies)
     if cfg.data.test is not None:
         return data.load(cfg.data.test.like(cfg.data.train), doc, ("data", "test"), **names), "test"
     if isinstance(cfg.data.validation, spec.Split):
-        return load_training_data(doc, cfg, ctx.seed, labels)[1], "validation"
+        return load_training_data(doc, cfg, ctx.seed, labels, ctx.vocabularies)[1], "validation"
     if cfg.data.validation is not None:
         return data.load(cfg.data.validation.like(cfg.data.train), doc, ("data", "validation"), **names), "validation"
     raise ConfigError(
@@ -92,6 +93,9 @@ def predict(
             output_names=outputs,
             labels=ctx.labels,
             kinds=predictions.classifier_outputs(cfg, outputs),
+            encodings=cfg.data.encoded(),
+            vocabularies=ctx.vocabularies,
+            target_names=predictions.target_columns(cfg.data.train, outputs),
         )
     except KerasCliError:
         raise
@@ -109,7 +113,10 @@ def _predict_source(cfg: spec.Config, input_path) -> spec.Source:
         if template is not None and template.path is None:
             template = None  # its x/y name files, not columns of the --input file
         return spec.Source(
-            path=str(Path(input_path).resolve()), x=template.x if template else None, y=template.y if template else None
+            path=str(Path(input_path).resolve()),
+            x=template.x if template else None,
+            y=template.y if template else None,
+            keep=cfg.data.predict.keep if cfg.data.predict is not None else None,
         )
     if cfg.data.predict is not None:
         return cfg.data.predict

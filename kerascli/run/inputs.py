@@ -6,8 +6,8 @@ from kerascli.config import spec
 from kerascli.errors import ConfigError
 
 
-def load_training_data(doc, cfg: spec.Config, seed: int, labels):
-    """Training and validation `Arrays` as the config describes them."""
+def load_training_data(doc, cfg: spec.Config, seed: int, labels, vocabularies=None):
+    """Training and validation `Arrays` as the config describes them (encoded columns' vocabularies fitted on train)."""
     from kerascli import data
 
     if cfg.data.train is None:
@@ -22,10 +22,13 @@ def load_training_data(doc, cfg: spec.Config, seed: int, labels):
         output_names=outputs,
         labels=labels,
         fit_labels=True,
+        encodings=cfg.data.encoded(),
+        vocabularies=vocabularies,
     )
     validation = None
     if isinstance(cfg.data.validation, spec.Split):
-        train, validation = data.split(train, cfg.data.validation.split, seed, doc, ("data", "validation", "split"))
+        key = ("data", "validation", "split")
+        train, validation = data.split(train, cfg.data.validation.split, seed, doc, key, cfg.data.validation.shuffle)
     elif cfg.data.validation is not None:
         validation = data.load(
             cfg.data.validation.like(cfg.data.train),
@@ -34,6 +37,8 @@ def load_training_data(doc, cfg: spec.Config, seed: int, labels):
             input_names=input_names,
             output_names=outputs,
             labels=labels,
+            encodings=cfg.data.encoded(),
+            vocabularies=vocabularies,
         )
     return train, validation
 

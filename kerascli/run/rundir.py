@@ -113,6 +113,7 @@ class RunContext:
     model: Any
     labels: dict[str, list[str]]
     seed: int
+    vocabularies: Any = None
 
 
 def open_run(target: str | None, overrides=(), backend_cli=None) -> RunContext:
@@ -131,4 +132,8 @@ def open_run(target: str | None, overrides=(), backend_cli=None) -> RunContext:
     if seed is None:
         run_json = run_dir / "run.json"
         seed = json.loads(run_json.read_text()).get("seed", 0) if run_json.is_file() else 0
-    return RunContext(run_dir, doc, cfg, model, labels, seed)
+    from kerascli.data.vocabulary import Vocabularies
+
+    vocab_file = run_dir / "vocabularies.json"
+    vocabularies = Vocabularies.from_json(json.loads(vocab_file.read_text()) if vocab_file.is_file() else {})
+    return RunContext(run_dir, doc, cfg, model, labels, seed, vocabularies)

@@ -36,6 +36,8 @@ class Training:
     settings: dict = dataclasses.field(default_factory=dict)
     keras: Any = None
     labels: Any = None
+    vocabularies: Any = None
+    adapted: list = dataclasses.field(default_factory=list)
     train_data: Any = None
     validation: Any = None
     model: Any = None

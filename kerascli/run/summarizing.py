@@ -23,15 +23,17 @@ def summary(
         if on_warning is not None:
             on_warning(warning)
     doc, cfg = checked.doc, checked.cfg
-    load_keras(backend.resolve(backend_cli, cfg.backend))
+    keras = load_keras(backend.resolve(backend_cli, cfg.backend))
     from kerascli import data
     from kerascli.config import blocks
+    from kerascli.model.adapt import check_stack
     from kerascli.model.functional import build_model
     from kerascli.model.summary import describe
 
+    check_stack(cfg, doc, keras.backend.backend())
     shapes = dtypes = None
     if cfg.model.inputs is None:
-        train_data, _ = load_training_data(doc, cfg, cfg.seed or 0, data.Labels())
+        train_data, _ = load_training_data(doc, cfg, cfg.seed or 0, data.Labels(), data.Vocabularies())
         shapes, dtypes = input_signature(train_data)
     model = build_model(cfg.model, doc, shapes, dtypes, blocks=cfg.blocks)
     block_of = blocks.instance_blocks(cfg.model.layers, cfg.model.node_names(), set(cfg.blocks))

@@ -4,11 +4,12 @@ Training reads as the steps a user would list, each a function below:
 
     plan        validate the config, choose the seed and the distribution
     start       import Keras on the chosen backend, with kerascli's levers
-    load_data   training and validation arrays (labels encoded)
+    load_data   training and validation arrays (labels and encoded columns)
     build       the Keras model from the spec
     check       inputs, targets and classes against the model, before fitting
+    adapt       preprocessing layers without state, on the training rows
     compile     optimizer, loss, metrics, steps per execution
-    open_run    the run directory: config.yaml, labels.json, run.json
+    open_run    the run directory: config.yaml, labels.json, vocabularies.json, run.json
     fit         `model.fit` with the checkpoint, timing and progress callbacks
     save        model.keras, history.json, metrics.json, run.json completed
 
@@ -74,6 +75,7 @@ def train(
         load_data(t)
         build(t)
         check(t)
+        adapt(t, quiet)
         compile_model(t)
         open_run(t, output_dir, resume)
         return fit_and_save(t, console, quiet, resume)
@@ -112,10 +114,12 @@ def start(t: Training) -> None:
 def load_data(t: Training) -> None:
     """Training and validation arrays, sharded for this process."""
     from kerascli import data
+    from kerascli.model.adapt import check_stack
 
+    check_stack(t.cfg, t.doc, t.keras.backend.backend())  # layers this install cannot run: before reading data
     with t.timer.phase("load_data"):
-        t.labels = data.Labels()
-        t.train_data, t.validation = inputs.load_training_data(t.doc, t.cfg, t.seed, t.labels)
+        t.labels, t.vocabularies = data.Labels(), data.Vocabularies()
+        t.train_data, t.validation = inputs.load_training_data(t.doc, t.cfg, t.seed, t.labels, t.vocabularies)
         t.plan.apply(t.keras, t.cfg.fit.batch_size, t.cfg.fit.validation_batch_size)  # before the model is built
         t.train_data, t.validation = t.plan.shard(t.train_data, "train"), t.plan.shard(t.validation, "validation")
 
@@ -149,6 +153,19 @@ def check(t: Training) -> None:
         if t.validation is not None:
             split = isinstance(t.cfg.data.validation, spec.Split)
             data.check_classes(t.model, t.validation, kinds, t.doc, ("data", "train" if split else "validation"))
+
+
+def adapt(t: Training, quiet: bool) -> None:
+    """Preprocessing layers given no state, adapted on the training rows only (see `kerascli.model.adapt`)."""
+    import sys
+
+    from kerascli.model.adapt import adapt_model
+
+    log = None if quiet else lambda line: sys.stderr.write(line + "\n")
+    with t.timer.phase("adapt"):
+        t.adapted = adapt_model(
+            t.model, t.cfg, t.doc, t.train_data, batch_size=max(t.cfg.fit.batch_size or 32, 256), log=log
+        )
 
 
 def compile_model(t: Training) -> None:
@@ -193,12 +210,15 @@ def open_run(t: Training, output_dir, resume) -> None:
     write_text(t.run_dir / "config.yaml", text)
     if t.labels:
         write_json(t.run_dir / "labels.json", dict(t.labels))
+    if t.vocabularies:
+        write_json(t.run_dir / "vocabularies.json", t.vocabularies.to_json())
     t.run_info = runinfo.started(t.keras, t.doc, t.seed, text)
     with t.timer.phase("fingerprint"):
         t.run_info.update(runinfo.provenance(t.doc, resolved))
     previous = runinfo.read(t.run_dir) if resume is not None else {}
     # A resumed run keeps where it came from (its config.yaml is what the resume read).
     t.run_info.update({k: previous[k] for k in ("started", "config_files", "source") if k in previous})
+    t.run_info["adapted"] = t.adapted
     if t.plan.active:
         t.run_info["distribution"] = t.plan.describe()
     start_tracking(t, resolved, previous.get("tracking", {}).get("mlflow"))

@@ -64,6 +64,9 @@ class Node(StrictModel):
             instead of making a new one: shared weights, counted once.
         call: keyword arguments of the layer call that are not tensors,
             e.g. `{use_causal_mask: true}` for `MultiHeadAttention`.
+        adapt: `false` leaves a preprocessing layer without state un-adapted
+            (by default `Normalization`, `Discretization`, ... are adapted on
+            the training rows; see `kerascli.model.adapt`).
     """
 
     model_config = ConfigDict(extra="allow")
@@ -74,6 +77,7 @@ class Node(StrictModel):
     repeat: Union[PositiveInt, ParamRef] = 1
     share: str | None = Field(default=None, min_length=1)
     call: dict[str, Any] | None = None
+    adapt: bool = True
 
     @field_validator("repeat", mode="wrap")
     @classmethod
@@ -208,4 +212,4 @@ class BlockSpec(StrictModel):
         return self.outputs or self.node_names()[-1]
 
 
-RESERVED_NODE_KEYS = ("type", "name", "inputs", "repeat", "share", "call")
+RESERVED_NODE_KEYS = ("type", "name", "inputs", "repeat", "share", "call", "adapt")
