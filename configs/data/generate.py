@@ -15,6 +15,16 @@ No small real data set fits these examples, so they are made here (each with a
 - `pairs.npz`: pairs of 8-feature vectors `left` / `right` drawn around 4
   cluster centres; `same` is 1 when both come from the same cluster
   (shared_encoder.yaml).
+- `shape_images/train/<class>/*.png`: the same three shapes as small RGB PNG
+  files in class subfolders (`image_dataset_from_directory`'s layout), most
+  20x20, some 24x20 so that resizing is exercised; `shape_images/new/` holds
+  unlabelled ones (image_folder.yaml).
+- `reviews.csv`: short made-up product reviews (`review`, free text) with a
+  `sentiment` (pos / neg) that follows the words used (text_column.yaml).
+- `patients.csv`: the structured-data tutorial's shape: numeric columns on
+  very different scales (`age`, `chol`, `thalach`, `oldpeak`), a string
+  category `thal` (fixed / normal / reversible) and a 0/1 `target`
+  (structured.yaml).
 
 Run: python configs/data/generate.py
 """
@@ -79,6 +89,63 @@ def pairs(rows: int = 240, seed: int = 4) -> tuple[np.ndarray, np.ndarray, np.nd
     return left, right, same.astype(np.int32)
 
 
+def shape_images(root: Path, per_class: int, seed: int, labelled: bool = True) -> None:
+    """Small RGB PNGs of a horizontal bar, a vertical bar or a diagonal (with noise), one subfolder per class."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for k, name in enumerate(["bar_h", "bar_v", "diagonal"]):
+        folder = root / name if labelled else root
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            height, width = (24, 20) if i % 5 == 0 else (20, 20)
+            image = rng.normal(60, 25, size=(height, width, 3))
+            centre = rng.integers(6, 14)
+            if name == "bar_h":
+                image[centre - 2:centre + 2, :, 0] += 150
+            elif name == "bar_v":
+                image[:, centre - 2:centre + 2, 1] += 150
+            else:
+                rows = np.arange(min(height, width))
+                image[rows, rows, 2] += 180
+            stem = f"{i:03d}" if labelled else f"{name}_{i:02d}"
+            Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(folder / f"{stem}.png", optimize=True)
+
+
+WORDS = {
+    "pos": ["great", "love", "excellent", "works", "perfect", "happy", "recommend", "solid", "fast", "beautiful"],
+    "neg": ["broken", "awful", "refund", "slow", "cheap", "disappointed", "poor", "waste", "noisy", "returned"],
+    "any": ["the", "it", "this", "product", "was", "and", "very", "after", "a", "week", "I", "my"],
+}
+
+
+def reviews(rows: int, seed: int) -> list[tuple[str, str]]:
+    """Made-up reviews: mostly neutral words plus a few of the sentiment's own, with punctuation and capitals."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(rows):
+        sentiment = "pos" if rng.random() < 0.5 else "neg"
+        words = list(rng.choice(WORDS["any"], rng.integers(4, 10))) + list(rng.choice(WORDS[sentiment], rng.integers(1, 4)))
+        rng.shuffle(words)
+        text = " ".join(words).capitalize() + rng.choice([".", "!", "!!", "..."])
+        out.append((text, sentiment))
+    return out
+
+
+def patients(rows: int, seed: int) -> list[list]:
+    """Numeric columns on very different scales, a string category and a target that depends on both."""
+    rng = np.random.default_rng(seed)
+    age = rng.integers(29, 78, rows)
+    chol = rng.normal(245, 50, rows).round()
+    thalach = rng.normal(150, 22, rows).round()
+    oldpeak = rng.exponential(1.0, rows).round(1)
+    thal = rng.choice(["normal", "fixed", "reversible"], rows, p=[0.55, 0.1, 0.35])
+    score = 0.04 * (age - 54) + 0.01 * (chol - 245) - 0.03 * (thalach - 150) + 0.8 * oldpeak
+    score += np.where(thal == "reversible", 1.5, np.where(thal == "fixed", 0.8, -1.0)) + rng.normal(0, 0.5, rows)
+    target = (score > 0.6).astype(int)
+    return [[int(a), c, t, o, h, int(y)] for a, c, t, o, h, y in zip(age, chol, thalach, oldpeak, thal, target)]
+
+
 def write_csv(path: Path, header: list[str], rows) -> None:
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
@@ -123,6 +190,16 @@ def main() -> None:
     np.savez_compressed(HERE / "pairs.npz", left=left, right=right, same=same)
     left, right, _ = pairs(rows=12, seed=14)
     np.savez_compressed(HERE / "pairs-new.npz", left=left, right=right)
+
+    shape_images(HERE / "shape_images" / "train", per_class=50, seed=5)
+    shape_images(HERE / "shape_images" / "new", per_class=4, seed=15, labelled=False)
+
+    write_csv(HERE / "reviews.csv", ["review", "sentiment"], reviews(rows=300, seed=6))
+    write_csv(HERE / "reviews-new.csv", ["id", "review"], [[f"r{i:02d}", text] for i, (text, _) in enumerate(reviews(rows=12, seed=16))])
+
+    columns = ["age", "chol", "thalach", "oldpeak", "thal", "target"]
+    write_csv(HERE / "patients.csv", columns, patients(rows=300, seed=7))
+    write_csv(HERE / "patients-new.csv", ["id"] + columns[:-1], [[1000 + i] + row[:-1] for i, row in enumerate(patients(rows=12, seed=17))])
 
 
 if __name__ == "__main__":
