@@ -128,9 +128,9 @@ def run(kind: str, folder: Path, workdir: Path, epochs: int, budget: int = 2**40
         "--size",
         str(SIZE),
     ]
-    out = subprocess.run(
-        command, check=True, capture_output=True, text=True, env={**os.environ, "KERAS_BACKEND": "jax"}
-    )
+    out = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "KERAS_BACKEND": "jax"})
+    if out.returncode != 0:
+        raise SystemExit(f"{kind} run failed ({out.returncode}):\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -161,3 +161,11 @@ compile: {optimizer: adam, loss: mse}
         "model.inputs.review.dtype: string inputs are not fed to the graph; encode the column in the data instead"
         in result.output
     )
+
+
+def test_the_run_output_says_what_was_adapted(cli, workdir):
+    rows = [(float(i), 2.0 * i, i % 2) for i in range(40)]
+    write_rows(workdir / "d.csv", rows, [])
+    result = cli("train", write_config(workdir, BASE))
+    assert result.exit_code == 0, result.output
+    assert "adapted norm (Normalization) on 30 training rows of input 'input' in" in result.stderr
