@@ -190,12 +190,13 @@ def _adapt_one(keras, model, layer, chain, train, batch_size: int, doc: Document
     container = model
     for nested in (*chain, layer):
         try:
-            target = nested.input
+            # What the call in the enclosing graph received (a nested model's own `input` is its inner Input).
+            target = keras.Operation.input.fget(nested)
         except Exception as exc:  # noqa: BLE001 - Keras raises for a layer called several times
             raise ConfigError(
                 [
                     doc.problem(
-                        ("model",),
+                        _node_key(cfg, (chain[0] if chain else layer).name),
                         f"cannot adapt '{layer.name}': {exc}; give its state in the config "
                         f"({', '.join(STATE_ARGUMENTS.get(type(layer).__name__, ()))}) or set adapt: false",
                     )
@@ -219,6 +220,12 @@ def _adapt_one(keras, model, layer, chain, train, batch_size: int, doc: Document
         _adapt_moments(layer, chunks)
     inbound = steps[-1]
     return f"input '{inbound}'" if isinstance(inbound, str) else "the graph before it"
+
+
+def _node_key(cfg: Config, name: str):
+    """The config key of the top-level node whose layer is `name` (the model section if none is)."""
+    names = cfg.model.node_names()
+    return ("model", "layers", names.index(name)) if name in names else ("model",)
 
 
 def _input_name(container, tensor) -> str | None:

@@ -169,3 +169,26 @@ def test_the_run_output_says_what_was_adapted(cli, workdir):
     result = cli("train", write_config(workdir, BASE))
     assert result.exit_code == 0, result.output
     assert "adapted norm (Normalization) on 30 training rows of input 'input' in" in result.stderr
+
+
+def test_a_layer_inside_a_block_is_adapted_on_what_reaches_it(cli, workdir):
+    text = """
+seed: 0
+blocks:
+  pre:
+    layers:
+      - {type: Rescaling, scale: 2.0, inputs: in}
+      - {name: inner_norm, type: Normalization}
+data:
+  train: {path: d.csv, x: [a, b], y: y}
+model:
+  layers:
+    - {name: p, type: pre}
+    - {type: Dense, units: 1, activation: sigmoid}
+compile: {optimizer: adam, loss: binary_crossentropy}
+fit: {epochs: 1}
+"""
+    run_dir, rows = train(cli, workdir, text)
+    inner = load_model(run_dir).get_layer("p").get_layer("inner_norm")
+    expected = 2 * np.array(rows, dtype=np.float32)[:, :2].mean(axis=0)
+    np.testing.assert_allclose(np.asarray(inner.mean).ravel(), expected, rtol=1e-4)
