@@ -42,7 +42,7 @@ def normalization(rows: int, repeat: int) -> list[tuple[str, float, float]]:
     import keras
     import numpy as np
 
-    from kerascli.config import document as config
+    from kerascli import config
     from kerascli.config.spec import Config
     from kerascli.data.arrays import Arrays
     from kerascli.model.adapt import adapt_model
