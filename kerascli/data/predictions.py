@@ -79,7 +79,9 @@ def columns(
         classes = vocab if vocab is not None and len(vocab) == 2 else ["0", "1"]
         labels = np.where(flat[:, 0] > 0.5, classes[1], classes[0]).astype(object)
         return [f"{prefix}label", f"{prefix}p_{classes[1]}"], [labels, flat[:, 0]]
-    if targets and len(targets) == width:
+    if (
+        targets and len(targets) == width and not (width == 1 and prefix)
+    ):  # several outputs: one column each is named after its output
         return [f"{prefix}{t}" for t in targets], [flat[:, i] for i in range(width)]
     if width == 1:
         return [prefix.rstrip(".") or name], [flat[:, 0]]
