@@ -72,3 +72,29 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def staging_dir(target: str | os.PathLike) -> Path:
+    """Creates an empty hidden directory beside `target`, to fill and then `replace_dir` over it."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+
+
+def replace_dir(staging: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Renames the finished directory `staging` to `target`, replacing an existing `target` whole.
+
+    The old directory is first renamed aside and removed only once the new
+    one is in place: a crash leaves the old directory or the new one (and
+    perhaps a hidden leftover), never a mixture.
+    """
+    import shutil
+
+    staging, target = Path(staging), Path(target)
+    old = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+        os.replace(target, old / target.name)
+    os.replace(staging, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -7,7 +7,9 @@ No logic lives here. Each module registers its commands on the one Typer
 # Importing a module registers its commands; `--help` lists them in this order.
 from kerascli.cli import (
     checking,  # noqa: E402, F401, I001
+    export,  # noqa: E402, F401, I001
     runs,  # noqa: E402, F401, I001
+    serve,  # noqa: E402, F401, I001
     tools,  # noqa: E402, F401, I001
     training,  # noqa: E402, F401, I001
 )

@@ -86,3 +86,21 @@ def columns(
     if width == 1:
         return [prefix.rstrip(".") or name], [flat[:, 0]]
     return [f"{prefix}{i}" for i in range(width)], [flat[:, i] for i in range(width)]
+
+
+def table(
+    by_output: dict[str, np.ndarray], labels: dict, kinds: dict, target_names: dict | None = None
+) -> tuple[list[str], list[np.ndarray]]:
+    """The headers and columns of a predictions table: `columns` of every output, `<output>.`-prefixed when several.
+
+    The one assembly of a predictions row: the file writer and `kerascli serve` both use it.
+    """
+    headers, cols = [], []
+    multi = len(by_output) > 1
+    target_names = target_names or {}
+    for name, values in by_output.items():
+        prefix = f"{name}." if multi else ""
+        h, c = columns(name, np.asarray(values), labels.get(name), kinds.get(name), prefix, target_names.get(name))
+        headers += h
+        cols += c
+    return headers, cols

@@ -76,18 +76,9 @@ class PredictionWriter:
         import pyarrow as pa
 
         headers, cols = list(keep or {}), [np.asarray(v, dtype=object) for v in (keep or {}).values()]
-        multi = len(by_output) > 1
-        for name, values in by_output.items():
-            h, c = predictions.columns(
-                name,
-                np.asarray(values),
-                self.labels.get(name),
-                self.kinds.get(name),
-                f"{name}." if multi else "",
-                self.target_names.get(name),
-            )
-            headers += h
-            cols += c
+        more_headers, more_cols = predictions.table(by_output, self.labels, self.kinds, self.target_names)
+        headers += more_headers
+        cols += more_cols
         table = pa.table({h: pa.array(c.tolist() if c.dtype == object else c) for h, c in zip(headers, cols)})
         if self._table_writer is None:
             tmp = self._temp(self.target)
