@@ -68,7 +68,7 @@ def create_app(service, batcher: MicroBatcher, *, max_rows: int, max_body: int) 
     # so FastAPI sees the class itself.
     async def predict(body: body_model):  # type: ignore[valid-type]
         arrays = schema.to_arrays(body.rows, service.inputs)
-        overflow = not_finite(arrays)
+        overflow = not_finite(arrays, service.inputs)
         if overflow:
             return JSONResponse({"detail": overflow}, status_code=422)
         try:
@@ -84,12 +84,18 @@ def create_app(service, batcher: MicroBatcher, *, max_rows: int, max_body: int) 
     return app
 
 
-def not_finite(arrays: dict[str, np.ndarray]) -> str | None:
+def not_finite(arrays: dict[str, np.ndarray], inputs: list[dict]) -> str | None:
     """A one-line reason when a value overflowed its input's dtype (1e300 in float32), else None."""
-    for name, values in arrays.items():
+    for spec in inputs:
+        values = arrays[spec["name"]]
         if values.dtype.kind == "f" and not np.isfinite(values).all():
-            row = int(np.argwhere(~np.isfinite(values))[0][0])
-            return f"rows[{row}]: a value of input '{name}' does not fit in {values.dtype} (largest: {np.finfo(values.dtype).max:.3g})"
+            row, *place = (int(i) for i in np.argwhere(~np.isfinite(values))[0])
+            where = (
+                f".{spec['columns'][place[0]]}"
+                if spec["columns"]
+                else f".{spec['name']}" + "".join(f"[{i}]" for i in place)
+            )
+            return f"rows[{row}]{where}: the value does not fit in {values.dtype} (at most {np.finfo(values.dtype).max:.3g})"
     return None
 
 

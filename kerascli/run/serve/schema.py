@@ -20,7 +20,7 @@ def scalar_type(dtype: str) -> Any:
     """The strict JSON scalar type for values of `dtype`."""
     if np.dtype(dtype).kind in "iub":
         return StrictInt
-    return Annotated[StrictFloat | StrictInt, Field(allow_inf_nan=False)]
+    return Annotated[StrictFloat, Field(allow_inf_nan=False)]  # strict: an int is a number, a string is not
 
 
 def nested_type(shape: list[int | None], dtype: str) -> Any:
@@ -75,5 +75,6 @@ def to_arrays(rows: list[BaseModel], inputs: list[dict]) -> dict[str, np.ndarray
         else:
             key = attribute[spec["name"]]
             values = [getattr(row, key) for row in rows]
-        arrays[spec["name"]] = np.asarray(values, dtype=spec["dtype"])
+        with np.errstate(over="ignore"):  # an overflow becomes inf, which the app refuses with its place
+            arrays[spec["name"]] = np.asarray(values, dtype=spec["dtype"])
     return arrays
