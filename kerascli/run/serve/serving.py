@@ -11,15 +11,18 @@ uvicorn stops on SIGTERM or Ctrl-C after the requests in flight are answered.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.util
 import json
 import os
+import signal
 
 from kerascli.errors import KerasCliError
 
 ENV = "KERASCLI_SERVE_OPTIONS"
 NEEDS = ("fastapi", "uvicorn")
+WORKER_START_SECONDS = 600  # a worker loads and compiles the model before it answers uvicorn's health check
 
 
 @dataclasses.dataclass
@@ -69,7 +72,7 @@ def app_from_env():
 
 
 def serve(options: ServeOptions, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
-    """Serves the run until SIGTERM or Ctrl-C.
+    """Serves the run until SIGTERM or Ctrl-C, then returns (the command exits 0).
 
     Raises:
         KerasCliError: FastAPI or uvicorn is missing, or the run cannot be loaded.
@@ -79,7 +82,35 @@ def serve(options: ServeOptions, host: str = "127.0.0.1", port: int = 8000, work
 
     settings = {"host": host, "port": port, "access_log": False, "log_level": "info", "timeout_graceful_shutdown": 10}
     if workers == 1:
-        uvicorn.run(build_app(options), **settings)
+        _server_class()(uvicorn.Config(build_app(options), **settings)).run()
         return
     os.environ[ENV] = json.dumps(dataclasses.asdict(options))
-    uvicorn.run("kerascli.run.serve.serving:app_from_env", factory=True, workers=workers, **settings)
+    uvicorn.run(
+        "kerascli.run.serve.serving:app_from_env",
+        factory=True,
+        workers=workers,
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
+        **settings,
+    )
+
+
+def _server_class():
+    """uvicorn's Server, except that a SIGTERM or SIGINT it has shut down for is not raised again.
+
+    uvicorn re-raises the signal after a graceful shutdown, so the process
+    would die of it (exit -15); a server stopped as asked exits 0.
+    """
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self):
+            handled = (signal.SIGINT, signal.SIGTERM)
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    return Server
