@@ -78,7 +78,8 @@ def create_app(service, batcher: MicroBatcher, *, max_rows: int, max_body: int) 
             return JSONResponse(
                 {"detail": f"prediction failed: {type(exc).__name__}: {exc}".splitlines()[0]}, status_code=500
             )
-        return {"predictions": service.decode(outputs)}
+        # Plain JSON of plain values: FastAPI's jsonable_encoder pass over every row is skipped.
+        return JSONResponse({"predictions": service.decode(outputs)})
 
     app.post("/predict", summary="Predictions for rows of inputs, decoded as by `kerascli predict`")(predict)
     return app
