@@ -34,6 +34,11 @@ def describe(error: dict, columns: list[str]) -> str:
         )
     if kind == "missing":
         return f"{where}: missing" + (f"; a row needs: {', '.join(columns)}" if where.count(".") == 1 else "")
+    if kind in ("too_short", "too_long"):
+        ctx = error.get("ctx", {})
+        bound = f"at least {ctx.get('min_length')}" if kind == "too_short" else f"at most {ctx.get('max_length')}"
+        hint = " (--max-rows)" if where == "rows" and kind == "too_long" else ""
+        return f"{where}: {ctx.get('actual_length')} items, expected {bound}{hint}"
     if kind == "json_invalid":
         return f"body: invalid JSON ({error.get('ctx', {}).get('error', 'unreadable')})"
     message = error["msg"][:1].lower() + error["msg"][1:]
