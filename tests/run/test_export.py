@@ -39,6 +39,7 @@ def read_csv(path):
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.slow
 def test_onnx_export_runs_in_onnxruntime_like_kerascli_predict(iris_run, tmp_path):
     result = kerascli("export", iris_run, "--format", "onnx", "--json")
     assert result.exit_code == 0, result.output
@@ -70,6 +71,7 @@ def test_onnx_export_runs_in_onnxruntime_like_kerascli_predict(iris_run, tmp_pat
     assert np.abs(probabilities - keras_p).max() <= 1e-4
 
 
+@pytest.mark.slow
 def test_an_existing_export_is_replaced_only_with_force(iris_run, tmp_path):
     target = tmp_path / "out"
     target.mkdir()
@@ -83,6 +85,7 @@ def test_an_existing_export_is_replaced_only_with_force(iris_run, tmp_path):
     assert sorted(p.name for p in target.iterdir()) == ["model.onnx", "signature.json"]
 
 
+@pytest.mark.slow
 def test_an_artifact_that_disagrees_with_keras_is_refused_and_nothing_is_written(iris_run, tmp_path, monkeypatch):
     real = exporting._write_and_run
 
@@ -96,6 +99,7 @@ def test_an_artifact_that_disagrees_with_keras_is_refused_and_nothing_is_written
     assert list(tmp_path.iterdir()) == []  # no export, no staging leftovers
 
 
+@pytest.mark.slow
 def test_openvino_export_of_a_two_output_model(tmp_path):
     if importlib.util.find_spec("openvino") is None:
         pytest.skip("openvino is not installed (pip install 'kerascli[openvino]')")

@@ -91,6 +91,7 @@ def new_rows():
     return [{c: float(row[c]) for c in COLUMNS} for row in read_csv(CONFIGS / "data" / "iris-new.csv")]
 
 
+@pytest.mark.slow
 def test_predictions_equal_kerascli_predict_on_the_same_rows(server, iris_run, tmp_path):
     rows = new_rows()
     response = httpx.post(f"{server.url}/predict", json={"rows": rows[:MAX_ROWS]})
@@ -107,6 +108,7 @@ def test_predictions_equal_kerascli_predict_on_the_same_rows(server, iris_run, t
             assert got[column] == pytest.approx(float(want[column]), abs=1e-6)
 
 
+@pytest.mark.slow
 def test_concurrent_requests_each_get_their_own_rows(server):
     rows = new_rows()
     alone = [httpx.post(f"{server.url}/predict", json={"rows": [row]}).json()["predictions"][0] for row in rows[:12]]
@@ -119,6 +121,7 @@ def test_concurrent_requests_each_get_their_own_rows(server):
         assert got["p_setosa"] == pytest.approx(expected["p_setosa"], abs=1e-6)
 
 
+@pytest.mark.slow
 def test_metadata_and_openapi_describe_the_run(server):
     metadata = httpx.get(f"{server.url}/metadata").json()
     assert metadata["inputs"] == [{"name": "input", "shape": [None, 4], "dtype": "float32", "columns": COLUMNS}]
@@ -132,6 +135,7 @@ def test_metadata_and_openapi_describe_the_run(server):
 ROW = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
@@ -173,6 +177,7 @@ def test_bad_input_is_a_422_with_a_one_line_reason(server, body, reason):
     assert "\n" not in detail
 
 
+@pytest.mark.slow
 def test_sigterm_stops_the_server_with_exit_0(server):
     server.send_signal(signal.SIGTERM)
     assert server.wait(timeout=30) == 0
