@@ -52,3 +52,9 @@ def test_all_problems_on_one_line_the_first_five_shown():
     _, problem = validate([{**ROW, "age": "x"}] * 7)
     assert problem.count("rows[") == problems.MAX_SHOWN
     assert problem.endswith("; and 2 more") and "\n" not in problem
+
+
+def test_an_integer_outside_the_dtype_is_an_overflow_error():
+    body, _ = validate([{**ROW, "token_id": 2**40}])
+    with pytest.raises(OverflowError, match="int32"):
+        schema.to_arrays(body.rows, INPUTS)

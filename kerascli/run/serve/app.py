@@ -67,7 +67,10 @@ def create_app(service, batcher: MicroBatcher, *, max_rows: int, max_body: int) 
     # The body type is built at run time: this module has no `from __future__ import annotations`,
     # so FastAPI sees the class itself.
     async def predict(body: body_model):  # type: ignore[valid-type]
-        arrays = schema.to_arrays(body.rows, service.inputs)
+        try:
+            arrays = schema.to_arrays(body.rows, service.inputs)
+        except OverflowError as exc:  # an integer input given a value outside its dtype
+            return JSONResponse({"detail": f"rows: {exc}"}, status_code=422)
         overflow = not_finite(arrays, service.inputs)
         if overflow:
             return JSONResponse({"detail": overflow}, status_code=422)
