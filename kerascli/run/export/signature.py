@@ -73,13 +73,14 @@ def describe_outputs(ctx) -> list[dict]:
     """`[{name, shape, kind, classes, columns}]` in the model's output order."""
     names = list(ctx.model.output_names)
     kinds = predictions.classifier_outputs(ctx.cfg, names)
+    targets = predictions.target_columns(ctx.cfg.data.train, names)
     shapes = dict(zip(names, (list(t.shape) for t in ctx.model.outputs)))
     described = []
     for name in names:
         sample = np.zeros((1, *[d or 1 for d in shapes[name][1:]]), dtype=np.float32)
         vocab = ctx.labels.get(name)
         prefix = f"{name}." if len(names) > 1 else ""  # as `kerascli predict` names the columns of several outputs
-        headers, _ = predictions.columns(name, sample, vocab, kinds.get(name), prefix)
+        headers, _ = predictions.columns(name, sample, vocab, kinds.get(name), prefix, targets.get(name))
         if headers[0] != f"{prefix}label":
             kind, classes = "regression", None
         elif len(headers) == 2:  # label, p_<positive class>

@@ -30,6 +30,7 @@ class Service:
         self.labels = ctx.labels
         names = [output["name"] for output in self.signature["outputs"]]
         self.kinds = predictions.classifier_outputs(ctx.cfg, names)
+        self.target_names = predictions.target_columns(ctx.cfg.data.train, names)  # headers, as `predict` names them
 
     def predict(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The model on one batch (`predict_on_batch`: jitted once per batch size, no per-call setup)."""
@@ -38,7 +39,7 @@ class Service:
 
     def decode(self, outputs: dict[str, np.ndarray]) -> list[dict]:
         """Predictions as rows: the columns `kerascli predict` writes, by name."""
-        headers, columns = predictions.table(outputs, self.labels, self.kinds)
+        headers, columns = predictions.table(outputs, self.labels, self.kinds, self.target_names)
         return [dict(zip(headers, values)) for values in zip(*(column.tolist() for column in columns))]
 
     def example(self) -> dict[str, np.ndarray]:
