@@ -12,6 +12,7 @@ from kerascli.cli import (
     serve,  # noqa: E402, F401, I001
     tools,  # noqa: E402, F401, I001
     training,  # noqa: E402, F401, I001
+    tune,  # noqa: E402, F401, I001
 )
 from kerascli.cli.app import app
 

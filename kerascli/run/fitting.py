@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from kerascli.atomic import atomic_path, write_json
 from kerascli.errors import KerasCliError
 from kerascli.run import interrupt
@@ -17,7 +19,7 @@ def fit_and_save(t: Training, console, quiet: bool, resume) -> TrainResult:
     interrupted or failed (with the epochs done) before it is raised.
     """
     guard = interrupt.SignalGuard()
-    checkpointer = interrupt.Checkpointer(t.run_dir, guard)
+    checkpointer = interrupt.Checkpointer(t.run_dir, guard, save_epochs=t.hooks.checkpoints)
     checkpointer.set_model(t.model)
     epochs_done = checkpointer.restore(resume) if resume is not None else 0
     if resume is not None:
@@ -26,14 +28,14 @@ def fit_and_save(t: Training, console, quiet: bool, resume) -> TrainResult:
     epoch_timer = EpochTimer()
     from kerascli.model.callbacks import make_callbacks
 
-    callbacks = make_callbacks(t.cfg, t.doc, t.run_dir) + [checkpointer, epoch_timer]
+    callbacks = make_callbacks(t.cfg, t.doc, t.run_dir) + [checkpointer, epoch_timer, *t.hooks.callbacks]
     if t.tracker is not None:  # after the checkpointer, which decides whether an epoch completed
         t.tracker.completed_epochs = lambda: checkpointer.epochs_done
         callbacks.append(t.tracker)
     if not quiet:
         callbacks.append(RichProgress(console))
     try:
-        with t.timer.phase("fit"), guard:
+        with t.timer.phase("fit"), guard if t.hooks.signals else contextlib.nullcontext():
             history = _fit(t, callbacks, max(t.cfg.fit.initial_epoch, epochs_done))
         interrupt.check_outcome(guard, checkpointer, t.run_dir)
         # The whole run's epochs, those before a --resume included.

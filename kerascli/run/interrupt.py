@@ -105,6 +105,8 @@ class Checkpointer(keras.callbacks.Callback):
             and the history so far to `run_dir/history.json`.
         guard: the `SignalGuard` whose signal stops training.
         history: the history of epochs completed before this `fit` (resume).
+        save_epochs: whether each epoch is checkpointed (off for `tune`
+            trials, which are not resumed one by one).
 
     Attributes:
         history: every completed epoch's logs, `{metric: [value per epoch]}`.
@@ -114,8 +116,11 @@ class Checkpointer(keras.callbacks.Callback):
 
     async_safe = True  # the batch hook only reads a flag and sets stop_training
 
-    def __init__(self, run_dir: str | os.PathLike, guard: SignalGuard, history: dict | None = None):
+    def __init__(
+        self, run_dir: str | os.PathLike, guard: SignalGuard, history: dict | None = None, save_epochs: bool = True
+    ):
         super().__init__()
+        self.save_epochs = save_epochs
         self.run_dir = Path(run_dir)
         self.guard = guard
         self.history: dict[str, list] = {k: list(v) for k, v in (history or {}).items()}
@@ -154,7 +159,7 @@ class Checkpointer(keras.callbacks.Callback):
         if complete:
             for name, value in logs.items():
                 self.history.setdefault(name, []).append(float(value))
-            if self.diverged is None:
+            if self.diverged is None and self.save_epochs:
                 self.save(epoch + 1)
             else:  # keep the last good checkpoint; show the diverged epoch
                 write_json(self.run_dir / "history.json", self.history)

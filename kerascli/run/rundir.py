@@ -24,11 +24,13 @@ def safe_name(name: str) -> str:
     return cleaned or "run"
 
 
-def new_run_dir(base: str | os.PathLike, name: str) -> Path:
-    """Creates `base/name/<timestamp>/`, never reusing an existing directory."""
-    parent = Path(base) / safe_name(name)
+def new_run_dir(base: str | os.PathLike, name: str, exact: str | os.PathLike | None = None) -> Path:
+    """Creates `base/name/<timestamp>/` (or `exact`), suffixed `-1`, `-2`... if taken; never reuses a directory."""
+    if exact is not None:
+        parent, stamp = Path(exact).parent, Path(exact).name
+    else:
+        parent, stamp = Path(base) / safe_name(name), datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     parent.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     for attempt in range(1000):
         candidate = parent / (stamp if attempt == 0 else f"{stamp}-{attempt}")
         try:

@@ -24,6 +24,27 @@ class TrainResult:
 
 
 @dataclasses.dataclass
+class Hooks:
+    """What a caller that runs many trainings (`kerascli tune`) adds to one.
+
+    Args:
+        run_dir: the run directory to create (suffixed `-1`, `-2`... if it
+            exists), instead of a new `<output>/<name>/<timestamp>/`.
+        callbacks: Keras callbacks added to fit's.
+        run_info: entries added to `run.json`.
+        signals: whether train handles SIGINT/SIGTERM itself (stop after the
+            batch); False when the caller does.
+        checkpoints: whether every epoch is checkpointed for `train --resume`.
+    """
+
+    run_dir: Path | None = None
+    callbacks: list = dataclasses.field(default_factory=list)
+    run_info: dict = dataclasses.field(default_factory=dict)
+    signals: bool = True
+    checkpoints: bool = True
+
+
+@dataclasses.dataclass
 class Training:
     """The state one `train` call builds up, phase by phase."""
 
@@ -46,6 +67,7 @@ class Training:
     run_info: dict = dataclasses.field(default_factory=dict)
     val_feed: Any = None
     tracker: Any = None  # a `tracking.MlflowTracker` when the config asks for MLflow
+    hooks: Hooks = dataclasses.field(default_factory=Hooks)
 
 
 def discard_scratch(t: Training) -> None:

@@ -35,7 +35,7 @@ from kerascli.errors import ConfigError, Problem
 from kerascli.run import inputs, runinfo
 from kerascli.run.fitting import fit_and_save
 from kerascli.run.rundir import new_run_dir, resume_config
-from kerascli.run.session import Training, TrainResult
+from kerascli.run.session import Hooks, Training, TrainResult
 from kerascli.run.validating import validate
 
 
@@ -49,6 +49,7 @@ def train(
     cluster=None,
     resume=None,
     on_warning: Callable[[Problem], None] | None = None,
+    hooks: Hooks | None = None,
 ) -> TrainResult:
     """Validates, builds, compiles and fits the model of config `path`.
 
@@ -64,6 +65,7 @@ def train(
             others return a `TrainResult` whose `run_dir` is None).
         resume: a run directory to continue (its `config.yaml` replaces `path`).
         on_warning: called with each config warning.
+        hooks: what a caller running many trainings adds (see `Hooks`).
 
     Returns:
         The `TrainResult`. The Keras distribution a config sets lasts for
@@ -71,6 +73,7 @@ def train(
     """
     try:
         t = plan(resume_config(resume) if resume is not None else path, overrides, backend_cli, cluster, on_warning)
+        t.hooks = hooks or Hooks()
         start(t)
         load_data(t)
         build(t)
@@ -205,7 +208,7 @@ def open_run(t: Training, output_dir, resume) -> None:
     if not t.plan.writer:
         t.run_dir = Path(tempfile.mkdtemp(prefix="kerascli-process-"))
     else:
-        t.run_dir = Path(resume) if resume is not None else new_run_dir(base, resolved["name"])
+        t.run_dir = Path(resume) if resume is not None else new_run_dir(base, resolved["name"], t.hooks.run_dir)
     text = runinfo.config_text(resolved)
     write_text(t.run_dir / "config.yaml", text)
     if t.labels:
@@ -219,6 +222,7 @@ def open_run(t: Training, output_dir, resume) -> None:
     # A resumed run keeps where it came from (its config.yaml is what the resume read).
     t.run_info.update({k: previous[k] for k in ("started", "config_files", "source") if k in previous})
     t.run_info["adapted"] = t.adapted
+    t.run_info.update(t.hooks.run_info)
     if t.plan.active:
         t.run_info["distribution"] = t.plan.describe()
     start_tracking(t, resolved, previous.get("tracking", {}).get("mlflow"))

@@ -7,6 +7,7 @@ import os
 
 from kerascli.config import checks, document, spec
 from kerascli.config.loading import load
+from kerascli.config.space.fit import space_problems
 from kerascli.errors import ConfigError, Problem
 
 
@@ -43,6 +44,9 @@ def validate(path: str | os.PathLike, overrides: list[str] = ()) -> Checked:
         raise ConfigError(_dedupe(exc.problems + problems)) from None
     if problems:
         raise ConfigError(_dedupe(problems))
+    problems = space_problems(doc)  # a tune: section, checked against the config it tunes
+    if problems:
+        raise ConfigError(problems)
     return Checked(doc, cfg, [dataclasses.replace(w, message=f"warning: {w.message}") for w in warnings])
 
 

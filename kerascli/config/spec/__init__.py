@@ -7,7 +7,7 @@ into a `Problem` with the file, line and column of the offending key.
 from __future__ import annotations
 
 import difflib
-from typing import Literal, Optional
+from typing import Any, Literal, Optional
 
 from pydantic import Field, ValidationError
 
@@ -78,6 +78,8 @@ class Config(StrictModel):
         extends: config files this one builds on, merged under it (see
             `kerascli.config.compose`); gone from the merged config.
         tracking: experiment trackers the run is logged to (see `TrackingSpec`).
+        tune: the search space of `kerascli tune` (see `kerascli.config.space`);
+            `train` ignores it, and it is not part of a run's resolved config.
     """
 
     extends: str | list[str] | None = Field(
@@ -99,6 +101,7 @@ class Config(StrictModel):
     output: OutputSpec = OutputSpec()
     distribution: Optional[DistributionSpec] = None
     tracking: Optional[TrackingSpec] = None
+    tune: Optional[dict[str, Any]] = Field(default=None, exclude=True)
 
 
 def from_document(doc: Document) -> Config:

@@ -1,0 +1,279 @@
+"""`kerascli tune`: hyperparameter search over config keys, with a live table of its trials."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from kerascli.cli.app import (
+    BackendOption,
+    JsonOption,
+    PluginOption,
+    QuietOption,
+    SetOption,
+    app,
+    choice,
+    fail,
+    handled,
+    load_plugins,
+    stdout,
+)
+
+STUDY = "Study"
+STATE_STYLES = {"complete": "green", "pruned": "yellow", "failed": "red", "interrupted": "red", "running": "cyan"}
+
+
+@app.command()
+@handled
+def tune(
+    config: Annotated[Path, typer.Argument(help="The YAML config to tune.")],
+    space: Annotated[
+        Optional[Path],
+        typer.Option("--space", help="A search-space file (default: the config's tune: section, which it replaces)."),
+    ] = None,
+    trials: Annotated[
+        Optional[int],
+        typer.Option(
+            "--trials",
+            "-n",
+            min=1,
+            help="Trials the study holds when done (default: tune.trials, else 20; grid: the grid's size).",
+        ),
+    ] = None,
+    timeout: Annotated[
+        Optional[float], typer.Option("--timeout", min=0, help="Seconds after which no new trial starts.")
+    ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", "-j", min=1, help="Trials at once, each in a process of its own pinned to its share of the cores."
+        ),
+    ] = 1,
+    sampler: Annotated[
+        Optional[str],
+        choice("--sampler", ("tpe", "random", "grid"), help="Optuna sampler (default: tune.sampler, else tpe)."),
+    ] = None,
+    pruner: Annotated[
+        Optional[str], choice("--pruner", ("median", "none"), help="Optuna pruner (default: tune.pruner, else median).")
+    ] = None,
+    metric: Annotated[
+        Optional[str],
+        typer.Option(
+            "--metric",
+            help="Epoch-log key trials are scored by (default: "
+            "tune.metric, else the callbacks' monitor, else val_loss).",
+        ),
+    ] = None,
+    direction: Annotated[
+        Optional[str],
+        choice(
+            "--direction",
+            ("minimize", "maximize"),
+            help="Whether the metric should go down or up (default: from its name).",
+        ),
+    ] = None,
+    study: Annotated[
+        Optional[str], typer.Option("--study", help="Study name (default: the config's name).", rich_help_panel=STUDY)
+    ] = None,
+    storage: Annotated[
+        Optional[str],
+        typer.Option(
+            "--storage",
+            metavar="URL",
+            help="Optuna RDB storage shared by "
+            "every machine of a study, e.g. postgresql://user@host/db "
+            "(default: sqlite:///OUTPUT/NAME/tune.db).",
+            rich_help_panel=STUDY,
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue the study (or join it from another machine); starts it if it does not exist.",
+            rich_help_panel=STUDY,
+        ),
+    ] = False,
+    report: Annotated[
+        bool,
+        typer.Option(
+            "--report",
+            help="Run nothing: print each parameter's importance and write the optimisation history as a PNG.",
+            rich_help_panel=STUDY,
+        ),
+    ] = False,
+    output_dir: Annotated[
+        Optional[Path],
+        typer.Option("--output-dir", "-o", help="Base directory for runs (default: output.dir, ./runs)."),
+    ] = None,
+    set_: SetOption = None,
+    backend: BackendOption = None,
+    plugin: PluginOption = None,
+    quiet: QuietOption = False,
+    as_json: JsonOption = False,
+):
+    """Search hyperparameters over any config key with Optuna; each trial is a normal run, best.yaml trains the best.
+
+    Ctrl-C stops after the current trial(s); --resume continues the study.
+    """
+    from kerascli.run.tune import Request, open_report
+    from kerascli.run.tune import tune as run_tune
+
+    load_plugins(plugin, backend)
+    options = {
+        "metric": metric,
+        "direction": direction,
+        "sampler": sampler,
+        "pruner": pruner,
+        "trials": trials,
+        "timeout": timeout,
+    }
+    request = Request(
+        config, space, set_ or [], options, jobs, study, storage, resume, output_dir, backend, plugin or []
+    )
+    if report:
+        _print_report(open_report(request), as_json)
+        return
+    display = LiveTable(enabled=not (quiet or as_json))
+    with display:
+        outcome = run_tune(request, refresh=display.refresh)
+    rows = outcome.rows
+    if as_json:
+        typer.echo(json.dumps(_summary(outcome), indent=2, default=str))
+    else:
+        console = stdout()
+        console.print(trial_table(rows, outcome.metric, f"study '{outcome.plan.study}'"))
+        best = next((r for r in rows if r.best), None)
+        if best is not None:
+            console.print(f"best: trial {best.number}, {outcome.metric} {best.value:.6g}  ({_params(best.params)})")
+            console.print(f"best config: {outcome.best_file}  (train it: kerascli train {outcome.best_file})")
+        else:
+            console.print("no trial completed")
+    if outcome.interrupted:
+        fail(
+            [
+                f"interrupted: {outcome.finished} of {outcome.settings.trials} trial(s) are done; "
+                f"continue with: kerascli tune {config} --resume" + (f" --study {study}" if study else "")
+            ],
+            130,
+        )
+
+
+def _params(params: dict) -> str:
+    return ", ".join(f"{k}={_cell(v)}" for k, v in params.items())
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+
+
+def trial_table(rows, metric: str, title: str) -> Table:
+    """The trials as a rich table: number, state, metric, params, epochs, time, note."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("state")
+    table.add_column(metric, justify="right")
+    names = list(dict.fromkeys(name for row in rows for name in row.params))
+    for name in names:
+        table.add_column(name, justify="right")
+    table.add_column("epochs", justify="right")
+    table.add_column("time", justify="right")
+    table.add_column("note", overflow="fold")
+    for row in rows:
+        style = STATE_STYLES.get(row.state, "")
+        value = "" if row.value is None else f"{row.value:.4g}"
+        table.add_row(
+            str(row.number),
+            f"[{style}]{row.state}[/{style}]" if style else row.state,
+            f"[bold]{value}[/bold]" if row.best else value,
+            *(_cell(row.params[n]) if n in row.params else "" for n in names),
+            str(row.epochs or ""),
+            "" if row.seconds is None else f"{row.seconds:.1f}s",
+            row.note,
+        )
+    return table
+
+
+class LiveTable:
+    """The table of trials, redrawn on stderr while the study runs (at most twice a second)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self._live = None
+        self._last = 0.0
+
+    def __enter__(self):
+        if self.enabled:
+            self._live = Live(Table(), console=Console(stderr=True), refresh_per_second=2, transient=True)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self._live is not None:
+            self._live.__exit__(*exc)
+
+    def refresh(self, rows, metric: str, title: str, force: bool = False) -> None:
+        now = time.monotonic()
+        if self._live is None or (not force and now - self._last < 0.5):
+            return
+        self._last = now
+        self._live.update(trial_table(rows, metric, title))
+
+
+def _summary(outcome) -> dict:
+    best = next((r for r in outcome.rows if r.best), None)
+    return {
+        "study": outcome.plan.study,
+        "storage": outcome.storage_shown,
+        "metric": outcome.metric,
+        "direction": outcome.settings.direction,
+        "interrupted": outcome.interrupted,
+        "best": None if best is None else {"trial": best.number, "value": best.value, "params": best.params},
+        "best_file": str(outcome.best_file) if outcome.best_file else None,
+        "trials": [
+            {
+                "number": r.number,
+                "state": r.state,
+                "value": r.value,
+                "params": r.params,
+                "epochs": r.epochs,
+                "seconds": r.seconds,
+                "note": r.note,
+            }
+            for r in outcome.rows
+        ],
+    }
+
+
+def _print_report(result, as_json: bool) -> None:
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "importances": result.importances,
+                    "history_png": str(result.history_png),
+                    "complete": result.complete,
+                },
+                indent=2,
+            )
+        )
+        return
+    table = Table(
+        title=f"parameter importance (Optuna fANOVA, {result.complete} complete trials)", title_justify="left"
+    )
+    table.add_column("parameter")
+    table.add_column("importance", justify="right")
+    for name, share in result.importances.items():
+        table.add_row(name, f"{share:.3f}")
+    console = stdout()
+    console.print(table)
+    console.print(f"optimisation history: {result.history_png}")

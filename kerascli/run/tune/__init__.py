@@ -1,0 +1,132 @@
+"""`kerascli tune`: hyperparameter search over any config key, on Optuna.
+
+session.py   check the request; run trials in this process; stop on Ctrl-C
+study.py     storage, sampler, pruner, and what a study tunes (its fingerprint)
+trial.py     one trial = one `train` with the params as --set overrides
+pruning.py   the Keras callback that feeds Optuna's pruner
+workers.py   --jobs N: worker processes pinned to their share of the cores
+best.py      best.yaml
+rows.py      the trials as rows for the live table
+report.py    --report: parameter importances and the optimisation history
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Callable
+
+from kerascli.config.space.settings import StudySettings
+from kerascli.errors import KerasCliError, UsageError
+from kerascli.run.tune.session import Plan, Request, StopOnSignal, prepare, run_trials
+
+__all__ = ["Request", "Plan", "Outcome", "tune", "open_report", "prepare"]
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What a tune did.
+
+    Args:
+        plan: the checked request.
+        settings: the study's settings.
+        rows: every trial of the study (earlier runs' included), as `TrialRow`s.
+        best_file: `best.yaml`, or None when no trial completed.
+        interrupted: whether a signal stopped it early.
+        finished: trials that count towards `--trials`.
+        storage_shown: the storage URL without its password.
+    """
+
+    plan: Plan
+    settings: StudySettings
+    rows: list
+    best_file: Path | None
+    interrupted: bool
+    finished: int
+    storage_shown: str
+
+    @property
+    def metric(self) -> str:
+        return self.settings.metric
+
+
+def tune(request: Request, refresh: Callable | None = None) -> Outcome:
+    """Runs (or continues) a study.
+
+    Args:
+        request: what to tune.
+        refresh: called with `(rows, metric, title, force)` whenever the
+            trials change (a live display), or None.
+
+    Raises:
+        ConfigError: the config, the space or a setting is invalid (nothing is written).
+        UsageError: the study exists without --resume, or tunes something else.
+    """
+    optuna = _import_optuna()
+    from kerascli.run.tune import study as studies
+    from kerascli.run.tune.best import write_best
+    from kerascli.run.tune.rows import trial_rows
+
+    plan, space, doc = prepare(request)
+    settings = StudySettings(**plan.settings)
+    shown = studies.shown_url(plan.storage)
+    storage = studies.open_storage(plan.storage)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = studies.open_study(
+        storage, plan.study, settings, studies.fingerprint(doc.data, space, settings), plan.resume, shown
+    )
+    remaining = settings.trials - studies.counted(study)
+    Path(plan.study_dir).mkdir(parents=True, exist_ok=True)
+    live: dict[int, tuple[int, float]] = {}
+    title = f"study '{plan.study}' ({shown})"
+
+    def show(force: bool = False) -> None:
+        if refresh is not None:
+            refresh(trial_rows(study, space.dimensions, live), settings.metric, title, force)
+
+    def on_epoch(number: int, epoch: int, value: float) -> None:
+        live[number] = (epoch, value)
+        show()
+
+    def on_trial(trial) -> None:
+        live.pop(trial.number, None)
+        show(force=True)
+
+    show(force=True)
+    if plan.jobs > 1 and remaining > 0:
+        from kerascli.run.tune import workers
+
+        stopped = workers.run(plan, remaining, watch=show)
+    else:
+        with StopOnSignal() as stop:
+            run_trials(plan, remaining, on_epoch=on_epoch, on_trial=on_trial, stop=stop)
+        stopped = stop.requested
+    best_file = write_best(study, Path(plan.study_dir), settings.metric)
+    return Outcome(
+        plan, settings, trial_rows(study, space.dimensions), best_file, stopped, studies.counted(study), shown
+    )
+
+
+def open_report(request: Request):
+    """`--report`: the importances and history plot of an existing study (no trial runs)."""
+    optuna = _import_optuna()
+    from kerascli.run.tune import study as studies
+    from kerascli.run.tune.report import report
+
+    plan, _, _ = prepare(request)
+    storage = studies.open_storage(plan.storage)
+    try:
+        study = optuna.load_study(study_name=plan.study, storage=storage)
+    except KeyError:
+        raise UsageError(
+            f"no study '{plan.study}' in {studies.shown_url(plan.storage)}: run kerascli tune {request.config} first"
+        ) from None
+    return report(study, Path(plan.study_dir), plan.settings["metric"])
+
+
+def _import_optuna():
+    try:
+        import optuna
+    except ImportError:
+        raise KerasCliError("kerascli tune needs Optuna: pip install 'kerascli[tune]'") from None
+    return optuna
