@@ -163,7 +163,7 @@ def test_a_bad_space_file_is_exit_2_at_its_line_and_writes_nothing(cli, workdir)
     assert result.stderr.splitlines() == [
         f"{space}:2:3: model.layers[0].units: {{uniform: [4, 32]}} gives floats, but 'units' of Dense takes an "
         "integer (use {int: [4, 32]})",
-        f"{space}:3:15: fit.epochs: expected a non-empty list of values, got an empty list",
+        f"{space}:3:16: fit.epochs: expected a non-empty list of values, got an empty list",
     ]
     assert not (workdir / "runs").exists()
 

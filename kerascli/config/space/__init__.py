@@ -93,14 +93,20 @@ def read(doc: Document, prefix: Key) -> Space:
     Raises:
         ConfigError: every problem of the section.
     """
+    space, problems = parse_space(doc, prefix)
+    if problems:
+        raise ConfigError(problems)
+    return space
+
+
+def parse_space(doc: Document, prefix: Key) -> tuple[Space, list[Problem]]:
+    """The space section at `prefix` of `doc`: the dimensions that are well formed, and the problems of the rest."""
     section = doc.data
     for part in prefix:
         section = section.get(part) if isinstance(section, dict) else None
     space = Space([], {}, doc, prefix)
     if not isinstance(section, dict):
-        raise ConfigError(
-            [space.problem((), f"expected a mapping with a 'space:' of dotted config keys, got {section!r}")]
-        )
+        return space, [space.problem((), f"expected a mapping with a 'space:' of dotted config keys, got {section!r}")]
     problems = _settings(section, space)
     keys = section.get("space")
     if "space" not in section:
@@ -117,9 +123,7 @@ def read(doc: Document, prefix: Key) -> Space:
         )
     else:
         problems += _dimensions(keys, space)
-    if problems:
-        raise ConfigError(problems)
-    return space
+    return space, problems
 
 
 def _settings(section: dict, space: Space) -> list[Problem]:

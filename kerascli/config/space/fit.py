@@ -22,7 +22,7 @@ from pydantic import BaseModel, TypeAdapter
 from kerascli.config import checks
 from kerascli.config.catalog import Catalog, load_catalog
 from kerascli.config.document import Document, Key, format_key
-from kerascli.config.space import Space, from_config
+from kerascli.config.space import Space, parse_space
 from kerascli.config.space.dimensions import Dimension
 from kerascli.config.spec import Config, StrictModel, from_document
 from kerascli.config.spec.model import RESERVED_NODE_KEYS
@@ -92,11 +92,15 @@ def check(space: Space, doc: Document, catalog: Catalog | None = None) -> list[P
 
 def space_problems(doc: Document) -> list[Problem]:
     """The problems of the config's `tune:` section, when it has one (none when it has not)."""
-    try:
-        found = from_config(doc)
-    except ConfigError as exc:
-        return exc.problems
-    return [] if found is None else check(found, doc)
+    if doc.data.get("tune") is None:
+        return []
+    return checked(doc, ("tune",), doc)[1]
+
+
+def checked(space_doc: Document, prefix: Key, doc: Document) -> tuple[Space, list[Problem]]:
+    """The space at `prefix` of `space_doc` and every problem of it: its shape, and its fit to the config `doc`."""
+    space, problems = parse_space(space_doc, prefix)
+    return space, problems + check(space, doc)
 
 
 def _config_problems(doc: Document, catalog: Catalog) -> list[Problem]:

@@ -81,15 +81,17 @@ def prepare(request: Request) -> tuple[Plan, spaces.Space, Document]:
     """
     from kerascli.run.tune.study import default_storage
 
-    doc, cfg = validate_config(request.config, request.overrides)
-    space = spaces.from_file(request.space_file) if request.space_file else spaces.from_config(doc)
+    doc, cfg = validate_config(request.config, request.overrides)  # its tune: section included
+    if request.space_file is not None:
+        space, problems = space_fit.checked(load(request.space_file), (), doc)
+        if problems:
+            raise ConfigError(problems)
+    else:
+        space = spaces.from_config(doc)
     if space is None:
         raise UsageError(
             f"{request.config}: nothing to tune: add a tune: section with a space: of config keys, or pass --space FILE"
         )
-    problems = space_fit.check(space, doc)
-    if problems:
-        raise ConfigError(problems)
     _check_fixed(space, request.overrides)
     settings = resolve(space, doc, request.options)
     name = cfg.name or doc.path.stem
