@@ -75,10 +75,10 @@ def test_random_search_writes_a_run_per_trial_and_a_best_yaml_that_trains(cli, w
 
 
 def test_sigint_stops_after_the_trial_and_resume_completes_the_rest(cli, workdir):
-    config = write_config(workdir, IRIS.replace("epochs: 2", "epochs: 3") + SPACE, "iris.yaml")
+    config = write_config(workdir, IRIS + SPACE.replace("sampler: random", "sampler: random\n  pruner: none"), "iris.yaml")
     db = workdir / "runs" / "iris" / "tune.db"
     process = subprocess.Popen(
-        [sys.executable, "-m", "kerascli", "tune", str(config), "--trials", "6", "--quiet"],
+        [sys.executable, "-m", "kerascli", "tune", str(config), "--trials", "5", "--quiet"],
         cwd=workdir,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -94,12 +94,14 @@ def test_sigint_stops_after_the_trial_and_resume_completes_the_rest(cli, workdir
     assert process.returncode == 130, err
     assert "continue with: kerascli tune" in err and "--resume" in err
     first = trials_of(db)
-    assert 2 <= len(first) < 6 and all(state == "COMPLETE" for _, state in first), first
-    result = cli("tune", config, "--trials", "6", "--resume", "--quiet")
+    with sqlite3.connect(db) as connection:
+        attrs = connection.execute("SELECT * FROM trial_user_attributes").fetchall()
+    assert 2 <= len(first) < 5 and all(state == "COMPLETE" for _, state in first), (first, attrs, err)
+    result = cli("tune", config, "--trials", "5", "--resume", "--quiet")
     assert result.exit_code == 0, result.output
-    assert trials_of(db) == [(i, "COMPLETE") for i in range(6)]
-    assert [r.name for r in trial_dirs(workdir)] == [f"trial-{i:04d}" for i in range(6)]
-    again = cli("tune", config, "--trials", "6", "--quiet")  # the study exists: not without --resume
+    assert trials_of(db) == [(i, "COMPLETE") for i in range(5)]
+    assert [r.name for r in trial_dirs(workdir)] == [f"trial-{i:04d}" for i in range(5)]
+    again = cli("tune", config, "--trials", "5", "--quiet")  # the study exists: not without --resume
     assert again.exit_code == 2 and "already exists" in again.stderr
 
 

@@ -13,10 +13,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
-import sys
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from kerascli.config import space as spaces
 from kerascli.config.document import Document
@@ -140,6 +139,11 @@ def load_space(plan: Plan) -> spaces.Space:
     )
 
 
+def say(text: str) -> None:
+    """Writes a line on stderr from a signal handler: unbuffered, so it never re-enters a write it interrupted."""
+    os.write(2, (text + "\n").encode("utf-8", "replace"))
+
+
 class StopOnSignal:
     """While active, the first SIGINT/SIGTERM asks the study to stop after the current trial.
 
@@ -147,9 +151,9 @@ class StopOnSignal:
     is recorded as interrupted). Outside the main thread it does nothing.
     """
 
-    def __init__(self, say: Callable[[str], None] | None = None):
+    def __init__(self, quiet: bool = False):
         self.signum: int | None = None
-        self.say = say or (lambda text: sys.stderr.write(text + "\n"))
+        self.quiet = quiet
         self._previous: dict = {}
 
     def __enter__(self):
@@ -167,10 +171,11 @@ class StopOnSignal:
         if self.signum is not None:
             raise KeyboardInterrupt
         self.signum = signum
-        self.say(
-            f"{signal.Signals(signum).name} received: stopping after the current trial "
-            "(press Ctrl-C again to stop it now)"
-        )
+        if not self.quiet:
+            say(
+                f"{signal.Signals(signum).name} received: stopping after the current trial "
+                "(press Ctrl-C again to stop it now)"
+            )
 
     @property
     def requested(self) -> bool:

@@ -25,7 +25,7 @@ def main(argv: list[str]) -> int:
             from kerascli.engine import plugins
 
             plugins.load(plan.plugins, plan.backend)
-        with StopOnSignal(say=lambda text: None) as stop:
+        with StopOnSignal(quiet=True) as stop:
             run_trials(plan, args["quota"], worker=args["worker"], stop=stop, parent=args["parent"])
     except KerasCliError as exc:
         sys.stderr.write("\n".join(exc.lines()) + "\n")

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from kerascli.errors import KerasCliError
-from kerascli.run.tune.session import Plan
+from kerascli.run.tune.session import Plan, say
 
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
 POLL_SECONDS = 0.5
@@ -79,9 +79,9 @@ def run(plan: Plan, remaining: int, watch=None) -> bool:
     def forward(signum, frame):
         signals["count"] += 1
         if signals["count"] == 1:
-            sys.stderr.write(
+            say(
                 f"{signal.Signals(signum).name} received: the workers stop after their current trial "
-                "(press Ctrl-C again to stop them now)\n"
+                "(press Ctrl-C again to stop them now)"
             )
         for process, _ in workers:
             if process.poll() is None:
