@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import write_config
 
@@ -50,6 +51,7 @@ def trial_dirs(workdir: Path) -> list[Path]:
     return sorted((workdir / "runs" / "iris" / "tune" / "iris").glob("trial-*"))
 
 
+@pytest.mark.slow
 def test_random_search_writes_a_run_per_trial_and_a_best_yaml_that_trains(cli, workdir):
     config = write_config(workdir, IRIS + SPACE, "iris.yaml")
     result = cli("tune", config, "--trials", "6", "--quiet")
@@ -72,10 +74,19 @@ def test_random_search_writes_a_run_per_trial_and_a_best_yaml_that_trains(cli, w
     again = cli("train", best, "--quiet", "--output-dir", workdir / "again")
     assert again.exit_code == 0, again.output
     assert len(list((workdir / "again" / "iris").iterdir())) == 1
+    report = cli("tune", config, "--report", "--json")
+    assert report.exit_code == 0, report.output
+    found = json.loads(report.stdout)
+    assert set(found["importances"]) == {"compile.optimizer.learning_rate", "model.layers[0].activation"}
+    assert abs(sum(found["importances"].values()) - 1) < 1e-6
+    assert Path(found["history_png"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_sigint_stops_after_the_trial_and_resume_completes_the_rest(cli, workdir):
-    config = write_config(workdir, IRIS + SPACE.replace("sampler: random", "sampler: random\n  pruner: none"), "iris.yaml")
+    config = write_config(
+        workdir, IRIS + SPACE.replace("sampler: random", "sampler: random\n  pruner: none"), "iris.yaml"
+    )
     db = workdir / "runs" / "iris" / "tune.db"
     process = subprocess.Popen(
         [sys.executable, "-m", "kerascli", "tune", str(config), "--trials", "5", "--quiet"],
@@ -112,6 +123,7 @@ def _quietly(read, db):
         return []
 
 
+@pytest.mark.slow
 def test_a_trial_that_does_not_learn_is_pruned(cli, workdir):
     # Zero output weights start every trial at loss ln(3) = 1.0986; a learning rate of 1e-9 stays there and is
     # pruned from epoch 2 on by a threshold below it, the learning one drops under it and completes.
@@ -136,6 +148,7 @@ def test_a_trial_that_does_not_learn_is_pruned(cli, workdir):
     assert len(json.loads((run / "history.json").read_text())["loss"]) == 2  # stopped after epoch 2 of 4
 
 
+@pytest.mark.slow
 def test_two_jobs_run_two_processes_on_one_sqlite_file(cli, workdir):
     config = write_config(workdir, IRIS + SPACE, "iris.yaml")
     result = cli("tune", config, "--trials", "4", "--jobs", "2", "--quiet")
@@ -168,17 +181,6 @@ def test_a_bad_space_file_is_exit_2_at_its_line_and_writes_nothing(cli, workdir)
         f"{space}:3:16: fit.epochs: expected a non-empty list of values, got an empty list",
     ]
     assert not (workdir / "runs").exists()
-
-
-def test_report_prints_importances_and_writes_the_history_png(cli, workdir):
-    config = write_config(workdir, IRIS + SPACE, "iris.yaml")
-    assert cli("tune", config, "--trials", "3", "--quiet").exit_code == 0
-    result = cli("tune", config, "--report", "--json")
-    assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
-    assert set(report["importances"]) == {"compile.optimizer.learning_rate", "model.layers[0].activation"}
-    assert abs(sum(report["importances"].values()) - 1) < 1e-6
-    assert Path(report["history_png"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_workers_share_the_cores_and_the_missing_trials():
