@@ -101,7 +101,12 @@ class Config(StrictModel):
     output: OutputSpec = OutputSpec()
     distribution: Optional[DistributionSpec] = None
     tracking: Optional[TrackingSpec] = None
-    tune: Optional[dict[str, Any]] = Field(default=None, exclude=True)
+    tune: Optional[dict[str, Any]] = Field(
+        default=None,
+        exclude=True,
+        description="The search space of `kerascli tune`: {space: {<dotted config key>: {loguniform|uniform|int|"
+        "choice: ...}}, metric, direction, sampler, pruner, trials, timeout}; checked by `validate`, ignored by `train`.",
+    )
 
 
 def from_document(doc: Document) -> Config:
