@@ -150,6 +150,7 @@ def tune(
     else:
         console = stdout()
         console.print(trial_table(rows, outcome.metric, f"study '{outcome.plan.study}'"))
+        console.print(f"trial runs: {outcome.plan.study_dir}")
         best = next((r for r in rows if r.best), None)
         if best is not None:
             console.print(f"best: trial {best.number}, {outcome.metric} {best.value:.6g}  ({_params(best.params)})")
@@ -160,7 +161,17 @@ def tune(
         fail(
             [
                 f"interrupted: {outcome.finished} of {outcome.settings.trials} trial(s) are done; "
-                f"continue with: kerascli tune {config} --resume" + (f" --study {study}" if study else "")
+                f"continue with: kerascli tune {config} --resume"
+                + "".join(
+                    f" {flag} {value}"
+                    for flag, value in (
+                        ("--study", study),
+                        ("--space", space),
+                        ("--storage", outcome.storage_shown if storage else None),
+                        ("--output-dir", output_dir),
+                    )
+                    if value
+                )
             ],
             130,
         )

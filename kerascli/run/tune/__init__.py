@@ -114,13 +114,15 @@ def open_report(request: Request):
     from kerascli.run.tune.report import report
 
     plan, _, _ = prepare(request)
-    storage = studies.open_storage(plan.storage)
+    missing = UsageError(
+        f"no study '{plan.study}' in {studies.shown_url(plan.storage)}: run kerascli tune {request.config} first"
+    )
+    if plan.storage.startswith("sqlite:///") and not Path(plan.storage[len("sqlite:///") :]).is_file():
+        raise missing  # and no empty database file left behind
     try:
-        study = optuna.load_study(study_name=plan.study, storage=storage)
+        study = optuna.load_study(study_name=plan.study, storage=studies.open_storage(plan.storage))
     except KeyError:
-        raise UsageError(
-            f"no study '{plan.study}' in {studies.shown_url(plan.storage)}: run kerascli tune {request.config} first"
-        ) from None
+        raise missing from None
     return report(study, Path(plan.study_dir), plan.settings["metric"])
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -60,8 +62,6 @@ def trial_rows(study, dimensions: list[Dimension], live: dict[int, tuple[int, fl
         end = t.datetime_complete
         seconds = None
         if t.datetime_start is not None:
-            import datetime
-
             seconds = ((end or datetime.datetime.now()) - t.datetime_start).total_seconds()
         rows.append(
             TrialRow(t.number, state, value, params, epochs, seconds, _note(t, state, epochs), t.number == best)
@@ -76,4 +76,4 @@ def _note(trial, state: str, epochs: int) -> str:
         return f"pruned after epoch {epochs}"
     if state == "interrupted":
         return "interrupted; not counted"
-    return trial.user_attrs.get("run_dir", "") if state == "complete" else ""
+    return Path(trial.user_attrs.get("run_dir", "")).name if state == "complete" else ""
