@@ -124,9 +124,10 @@ def _quietly(read, db):
 
 
 @pytest.mark.slow
-def test_a_trial_that_does_not_learn_is_pruned(cli, workdir):
+def test_a_trial_that_does_not_learn_is_pruned_one_that_diverges_fails(cli, workdir):
     # Zero output weights start every trial at loss ln(3) = 1.0986; a learning rate of 1e-9 stays there and is
-    # pruned from epoch 2 on by a threshold below it, the learning one drops under it and completes.
+    # pruned from epoch 2 on by a threshold below it, the learning one drops under it and completes. Two output
+    # units for three classes is a combination train refuses: those trials fail with its message, the study goes on.
     text = IRIS.replace(
         "{type: Dense, units: 3, activation: softmax}",
         "{type: Dense, units: 3, activation: softmax, kernel_initializer: zeros}",
@@ -134,16 +135,19 @@ def test_a_trial_that_does_not_learn_is_pruned(cli, workdir):
     text = text.replace("epochs: 2", "epochs: 4")
     space = (
         "tune:\n  space:\n    compile.optimizer.learning_rate: {choice: [0.05, 1.0e-9]}\n"
+        "    model.layers[1].units: {choice: [3, 2]}\n"
         "  sampler: grid\n  pruner: {type: ThresholdPruner, upper: 1.09, n_warmup_steps: 1}\n"
     )
     config = write_config(workdir, text + space, "iris.yaml")
     result = cli("tune", config, "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    states = {t["params"]["compile.optimizer.learning_rate"]: t for t in summary["trials"]}
-    assert states[1e-9]["state"] == "pruned" and states[0.05]["state"] == "complete"
-    assert states[1e-9]["note"] == "pruned after epoch 2"
-    run = trial_dirs(workdir)[states[1e-9]["number"]]
+    trials = {tuple(t["params"].values()): t for t in summary["trials"]}
+    assert trials[1e-9, 3]["state"] == "pruned" and trials[0.05, 3]["state"] == "complete"
+    assert trials[1e-9, 3]["note"] == "pruned after epoch 2"
+    for failed in (trials[0.05, 2], trials[1e-9, 2]):
+        assert failed["state"] == "failed" and "outside the model's 2 classes" in failed["note"], failed
+    run = workdir / "runs" / "iris" / "tune" / "iris" / f"trial-{trials[1e-9, 3]['number']:04d}"
     assert json.loads((run / "run.json").read_text())["tune"]["state"] == "pruned"
     assert len(json.loads((run / "history.json").read_text())["loss"]) == 2  # stopped after epoch 2 of 4
 
