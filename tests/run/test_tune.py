@@ -187,6 +187,18 @@ def test_a_bad_space_file_is_exit_2_at_its_line_and_writes_nothing(cli, workdir)
     assert not (workdir / "runs").exists()
 
 
+def test_an_unknown_optuna_class_is_exit_2_at_its_line(cli, workdir):
+    text = IRIS + SPACE + "  pruner: {type: MedianPrunr, n_startup_trials: 1}\n"
+    config = write_config(workdir, text, "iris.yaml")
+    result = cli("tune", config)
+    assert result.exit_code == 2
+    line = len(text.splitlines())
+    assert result.stderr.splitlines() == [
+        f"{config}:{line}:3: tune.pruner: 'MedianPrunr' is not an Optuna pruner (did you mean 'MedianPruner'?)"
+    ]
+    assert not (workdir / "runs").exists()
+
+
 def test_workers_share_the_cores_and_the_missing_trials():
     from kerascli.run.tune.workers import cpu_shares, quotas
 

@@ -108,7 +108,7 @@ def resolve(space: Space | None, doc: Document, options: dict[str, Any]) -> Stud
         raise ConfigError(problems)
     merged = {**(space.settings if space else {}), **given}
     metric = merged.get("metric") or default_metric(doc)
-    where = _where(space, "metric", given)
+    where = where_set(space, "metric", given)
     validation = (doc.data.get("data") or {}).get("validation") if isinstance(doc.data.get("data"), dict) else None
     if metric.startswith("val_") and validation is None:
         raise ConfigError(
@@ -173,8 +173,8 @@ def grid_size(space: Space) -> int:
     return size
 
 
-def _where(space: Space | None, name: str, given: dict):
-    """Makes problems about setting `name` point where it was set."""
+def where_set(space: Space | None, name: str, given: dict):
+    """Makes problems about setting `name` point where it was set: its option in `given`, its line, or the section."""
 
     def problem(message: str) -> Problem:
         if name in given:

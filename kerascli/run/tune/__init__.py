@@ -16,7 +16,7 @@ import dataclasses
 from pathlib import Path
 from typing import Callable
 
-from kerascli.config.space.settings import StudySettings
+from kerascli.config.space.settings import StudySettings, where_set
 from kerascli.errors import KerasCliError, UsageError
 from kerascli.run.tune.session import Plan, Request, StopOnSignal, prepare, run_trials
 
@@ -70,6 +70,10 @@ def tune(request: Request, refresh: Callable | None = None) -> Outcome:
     plan, space, doc = prepare(request)
     settings = StudySettings(**plan.settings)
     shown = studies.shown_url(plan.storage)
+    # An Optuna class named in the space is checked (built once) before the study exists.
+    given = {k: v for k, v in request.options.items() if v is not None}
+    studies.make_sampler(settings, space, None, where_set(space, "sampler", given))
+    studies.make_pruner(settings, where_set(space, "pruner", given))
     storage = studies.open_storage(plan.storage)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = studies.open_study(

@@ -21,7 +21,7 @@ from kerascli.config import space as spaces
 from kerascli.config.document import Document
 from kerascli.config.loading import load
 from kerascli.config.space import fit as space_fit
-from kerascli.config.space.settings import StudySettings, resolve
+from kerascli.config.space.settings import StudySettings, resolve, where_set
 from kerascli.errors import ConfigError, KerasCliError, UsageError
 from kerascli.run.rundir import safe_name
 from kerascli.run.validating import validate
@@ -204,11 +204,10 @@ def run_trials(
 
     settings = StudySettings(**plan.settings)
     space = load_space(plan)
-    where = studies.problem_at(space, {})
     study = optuna.load_study(study_name=plan.study, storage=studies.open_storage(plan.storage))
     seed = studies.derived_seed(plan.seed, len(study.get_trials(deepcopy=False)), worker)
-    study.sampler = studies.make_sampler(settings, space, seed, where)
-    study.pruner = studies.make_pruner(settings, where)
+    study.sampler = studies.make_sampler(settings, space, seed, where_set(space, "sampler", {}))
+    study.pruner = studies.make_pruner(settings, where_set(space, "pruner", {}))
     trainer = Trainer(
         Path(plan.config),
         plan.overrides + ["tune=null"],

@@ -9,6 +9,7 @@ study. Samplers and pruners are Optuna's own, named in the space
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import inspect
 import json
@@ -21,7 +22,7 @@ import optuna
 
 from kerascli.config.space import PRUNERS, SAMPLERS, Space
 from kerascli.config.space.settings import StudySettings
-from kerascli.errors import ConfigError, KerasCliError, Problem, UsageError
+from kerascli.errors import ConfigError, KerasCliError, UsageError
 
 ATTR = "kerascli"  # the study's user attribute that records what it tunes
 HEARTBEAT_SECONDS = 60  # a trial whose process died is failed after 3 missed beats
@@ -143,18 +144,18 @@ def derived_seed(seed: int | None, trials_before: int, worker: int) -> int | Non
     return int(np.random.SeedSequence([seed, trials_before, worker]).generate_state(1)[0])
 
 
-def make_sampler(settings: StudySettings, space: Space, seed: int | None, where) -> Any:
+def make_sampler(settings: StudySettings, space: Space, seed: int | None, problem) -> Any:
     """The Optuna sampler the settings name, seeded with `seed`."""
     setting = settings.sampler
     if setting == "grid":
         return optuna.samplers.GridSampler({d.name: d.grid() for d in space.dimensions}, seed=seed)
     kwargs = {"seed": seed} if seed is not None else {}
-    return _optuna_object(optuna.samplers, optuna.samplers.BaseSampler, SAMPLERS, setting, kwargs, where("sampler"))
+    return _optuna_object(optuna.samplers, optuna.samplers.BaseSampler, SAMPLERS, setting, kwargs, problem)
 
 
-def make_pruner(settings: StudySettings, where) -> Any:
+def make_pruner(settings: StudySettings, problem) -> Any:
     """The Optuna pruner the settings name."""
-    return _optuna_object(optuna.pruners, optuna.pruners.BasePruner, PRUNERS, settings.pruner, {}, where("pruner"))
+    return _optuna_object(optuna.pruners, optuna.pruners.BasePruner, PRUNERS, settings.pruner, {}, problem)
 
 
 def _optuna_object(module, base, short: dict, setting: Any, defaults: dict, problem) -> Any:
@@ -172,8 +173,15 @@ def _optuna_object(module, base, short: dict, setting: Any, defaults: dict, prob
             and issubclass(getattr(module, n), base)
             and getattr(module, n) is not base
         )
+        hint = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+        kind = base.__name__[4:].lower()
         raise ConfigError(
-            [problem(f"'{name}' is not an Optuna {base.__name__[4:].lower()}; expected one of: {', '.join(known)}")]
+            [
+                problem(
+                    f"'{name}' is not an Optuna {kind}"
+                    + (f" (did you mean '{hint[0]}'?)" if hint else f"; expected one of: {', '.join(known)}")
+                )
+            ]
         )
     parameters = inspect.signature(cls).parameters
     kwargs = {**{k: v for k, v in defaults.items() if k in parameters}, **kwargs}
@@ -182,22 +190,6 @@ def _optuna_object(module, base, short: dict, setting: Any, defaults: dict, prob
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
         raise ConfigError([problem(f"{name}: {exc}")]) from None
-
-
-def problem_at(space: Space | None, options: dict):
-    """`where(setting)` → a function making a Problem at that setting's line (or its option)."""
-
-    def where(name: str):
-        def problem(message: str) -> Problem:
-            if options.get(name) is not None:
-                return Problem(f"--{name}", 0, 0, "", message)
-            if space is not None and name in space.settings:
-                return space.problem((name,), message)
-            return Problem("", 0, 0, "", message)
-
-        return problem
-
-    return where
 
 
 class StudyError(KerasCliError):
