@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -157,6 +156,9 @@ def tune(
             console.print(f"best config: {outcome.best_file}  (train it: kerascli train {outcome.best_file})")
         else:
             console.print("no trial completed")
+    failures = [r for r in rows if r.state == "failed"]
+    if not outcome.interrupted and failures and not any(r.state == "complete" for r in rows):
+        fail([f"no trial completed; {len(failures)} failed, the last with: {failures[-1].note}"], 1)
     if outcome.interrupted:
         fail(
             [
@@ -220,7 +222,6 @@ class LiveTable:
     def __init__(self, enabled: bool):
         self.enabled = enabled
         self._live = None
-        self._last = 0.0
 
     def __enter__(self):
         if self.enabled:
@@ -232,12 +233,9 @@ class LiveTable:
         if self._live is not None:
             self._live.__exit__(*exc)
 
-    def refresh(self, rows, metric: str, title: str, force: bool = False) -> None:
-        now = time.monotonic()
-        if self._live is None or (not force and now - self._last < 0.5):
-            return
-        self._last = now
-        self._live.update(trial_table(rows, metric, title))
+    def refresh(self, rows, metric: str, title: str) -> None:
+        if self._live is not None:
+            self._live.update(trial_table(rows, metric, title))
 
 
 def _summary(outcome) -> dict:

@@ -13,12 +13,15 @@ report.py    --report: parameter importances and the optimisation history
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 from typing import Callable
 
 from kerascli.config.space.settings import StudySettings, where_set
 from kerascli.errors import KerasCliError, UsageError
 from kerascli.run.tune.session import Plan, Request, StopOnSignal, prepare, run_trials
+
+REFRESH_SECONDS = 0.5  # the live table reads the storage at most this often
 
 __all__ = ["Request", "Plan", "Outcome", "tune", "open_report", "prepare"]
 
@@ -55,7 +58,7 @@ def tune(request: Request, refresh: Callable | None = None) -> Outcome:
 
     Args:
         request: what to tune.
-        refresh: called with `(rows, metric, title, force)` whenever the
+        refresh: called with `(rows, metric, title)` when the
             trials change (a live display), or None.
 
     Raises:
@@ -84,9 +87,12 @@ def tune(request: Request, refresh: Callable | None = None) -> Outcome:
     live: dict[int, tuple[int, float]] = {}
     title = f"study '{plan.study}' ({shown})"
 
-    def show(force: bool = False) -> None:
-        if refresh is not None:
-            refresh(trial_rows(study, space.dimensions, live), settings.metric, title, force)
+    last = [0.0]
+
+    def show(force: bool = False) -> None:  # at most every REFRESH_SECONDS, unless a trial just ended
+        if refresh is not None and (force or time.monotonic() - last[0] >= REFRESH_SECONDS):
+            last[0] = time.monotonic()
+            refresh(trial_rows(study, space.dimensions, live), settings.metric, title)
 
     def on_epoch(number: int, epoch: int, value: float) -> None:
         live[number] = (epoch, value)
