@@ -25,7 +25,7 @@ from kerascli.config.spec import from_document
 from kerascli.errors import ConfigError, Problem
 
 # Top-level keys a study cannot vary: they decide where and how its trials run.
-FIXED = ("name", "backend", "output", "tune")
+FIXED = ("name", "backend", "output", "tune", "extends")
 
 TYPE_WORDS = {
     "integer": "an integer",
