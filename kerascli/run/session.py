@@ -46,6 +46,8 @@ class Training:
     run_info: dict = dataclasses.field(default_factory=dict)
     val_feed: Any = None
     tracker: Any = None  # a `tracking.MlflowTracker` when the config asks for MLflow
+    compile_args: dict = dataclasses.field(default_factory=dict)
+    warm_start: dict | None = None
 
 
 def discard_scratch(t: Training) -> None:
