@@ -4,6 +4,7 @@ import json
 import shutil
 
 import pytest
+import yaml
 from conftest import CONFIGS
 
 EXAMPLES = sorted(p.name for p in CONFIGS.glob("*.yaml"))
@@ -23,11 +24,14 @@ def test_there_are_examples():
 def test_example_trains_one_epoch_and_predicts(cli, examples, workdir, name):
     config = examples / name
     assert cli("validate", config).exit_code == 0
-    result = cli("train", config, "--set", "fit.epochs=1", "--quiet", "--json")
+    phases = (yaml.safe_load(config.read_text()).get("fit") or {}).get("phases") or []
+    # One epoch, or one per phase (fit.epochs cannot be given with fit.phases).
+    epochs = [f"fit.phases[{i}].epochs=1" for i in range(len(phases))] or ["fit.epochs=1"]
+    result = cli("train", config, *[arg for value in epochs for arg in ("--set", value)], "--quiet", "--json")
     assert result.exit_code == 0, result.output
     run_dir = workdir / json.loads(result.output)["run_dir"]
     history = json.loads((run_dir / "history.json").read_text())
-    assert all(len(values) == 1 for values in history.values())
+    assert all(len(values) == len(epochs) for values in history.values())
     result = cli("predict", run_dir, "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["rows"] > 0

@@ -12,6 +12,9 @@ No small real data set fits these examples, so they are made here (each with a
 - `shapes.npz`: 8x8 one-channel images of a horizontal bar, a vertical bar or
   a diagonal, with noise; `x` (N, 8, 8, 1) and `y` (N,) (inception.yaml,
   resnet.yaml).
+- `stripes.npz`: 32x32 RGB images with pixel values in [0, 255] (as photos
+  load) of a horizontal or a vertical coloured stripe on a dark noisy
+  background; `x` (N, 32, 32, 3) float32 and `y` (N,) (transfer.yaml).
 - `pairs.npz`: pairs of 8-feature vectors `left` / `right` drawn around 4
   cluster centres; `same` is 1 when both come from the same cluster
   (shared_encoder.yaml).
@@ -146,6 +149,20 @@ def patients(rows: int, seed: int) -> list[list]:
     return [[int(a), c, t, o, h, int(y)] for a, c, t, o, h, y in zip(age, chol, thalach, oldpeak, thal, target)]
 
 
+def stripes(rows: int = 48, seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, size=rows).astype(np.int32)
+    images = rng.integers(0, 8, size=(rows, 32, 32, 3)).astype(np.float32)
+    for image, label in zip(images, labels):
+        at = rng.integers(4, 28)
+        colour = rng.integers(128, 256, size=3)
+        if label == 0:
+            image[at - 2 : at + 2, :, :] = colour
+        else:
+            image[:, at - 2 : at + 2, :] = colour
+    return images, labels
+
+
 def write_csv(path: Path, header: list[str], rows) -> None:
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
@@ -185,6 +202,11 @@ def main() -> None:
     np.savez_compressed(HERE / "shapes.npz", x=images, y=labels)
     images, _ = shapes(rows=12, seed=13)
     np.savez_compressed(HERE / "shapes-new.npz", x=images)
+
+    images, labels = stripes()
+    np.savez_compressed(HERE / "stripes.npz", x=images, y=labels)
+    images, _ = stripes(rows=6, seed=15)
+    np.savez_compressed(HERE / "stripes-new.npz", x=images)
 
     left, right, same = pairs()
     np.savez_compressed(HERE / "pairs.npz", left=left, right=right, same=same)

@@ -102,12 +102,17 @@ def summary(
     config: Annotated[Path, typer.Argument(help="The YAML config.")],
     set_: SetOption = None,
     backend: BackendOption = None,
+    plugin: PluginOption = None,
+    expand: Annotated[
+        bool, typer.Option("--expand", help="Also list the layers inside block instances and applications.")
+    ] = False,
     as_json: JsonOption = False,
 ):
-    """Build the model without training; show its layers, output shapes and parameter counts."""
+    """Build the model without training; show its layers, output shapes, dtype policies and parameter counts."""
     from kerascli.run.summarizing import summary as run_summary
 
-    info = run_summary(config, set_ or [], backend, on_warning=warn)
+    load_plugins(plugin, backend)
+    info = run_summary(config, set_ or [], backend, on_warning=warn, expand=expand)
     if as_json:
         typer.echo(json.dumps(info, indent=2))
         return
@@ -121,11 +126,19 @@ def summary(
 
 def _layer_table(info: dict) -> Table:
     table = Table(title=f"model: {info['name']}", title_justify="left")
-    for column, justify in (("layer", "left"), ("type", "left"), ("output shape", "left"), ("params", "right")):
+    columns = (
+        ("layer", "left"),
+        ("type", "left"),
+        ("output shape", "left"),
+        ("dtype policy", "left"),
+        ("params", "right"),
+    )
+    for column, justify in columns:
         table.add_column(column, justify=justify)
     for row in info["layers"]:
         shape = row["output_shape"]
         shape_text = "?" if shape is None else json.dumps(shape).replace("null", "None")
-        name = row["name"] + (f" (x{row['calls']})" if row["calls"] > 1 else "")
-        table.add_row(name, row["type"], shape_text, f"{row['params']:,}")
+        name = "  " * row["depth"] + row["name"] + (f" (x{row['calls']})" if row["calls"] > 1 else "")
+        params = f"{row['params']:,}" + ("" if row["trainable"] or not row["params"] else " (frozen)")
+        table.add_row(name, row["type"], shape_text, row["dtype_policy"] or "", params)
     return table

@@ -8,7 +8,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from kerascli.cli.app import BackendOption, app, handled, stdout
+from kerascli.cli.app import BackendOption, PluginOption, app, handled, load_plugins, stdout
 
 
 def _templates(incomplete: str) -> list[str]:
@@ -90,12 +90,14 @@ def import_model(
         Optional[Path], typer.Option("--output", "-o", help="The config to write (default: print it).")
     ] = None,
     backend: BackendOption = None,
+    plugin: PluginOption = None,
 ):
     """Write the config that rebuilds an existing Keras model (Sequential, functional, shared layers, nested models)."""
     from kerascli.engine import backend as backends
     from kerascli.model.importer import import_model as run_import
 
     backends.activate(backends.resolve(backend))
+    load_plugins(plugin, backend)  # custom layers the model file uses
     text = run_import(model_file, output)
     if output is None:
         sys.stdout.write(text)

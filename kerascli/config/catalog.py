@@ -50,6 +50,7 @@ KINDS = (
     "initializers",
     "regularizers",
     "constraints",
+    "applications",
 )
 
 CATALOG_PATH = Path(__file__).with_name("catalog.json")
@@ -74,6 +75,8 @@ class Argument:
             cannot be written as JSON.
         type: Type string (see the module docstring) or `None` if unknown.
         description: Short text from the docstring's `Args:` section, or `""`.
+        nullable: Whether null is accepted although the default is not None
+            (an application's `weights: null`).
     """
 
     name: str
@@ -81,6 +84,7 @@ class Argument:
     default: Any
     type: str | None
     description: str
+    nullable: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +105,8 @@ class Entry:
         requires: Pip packages without which the constructor raises
             ImportError (e.g. `("tensorflow",)` for `StringLookup`), found
             from availability checks in the Keras source.
+        module: For applications: the `keras.applications` submodule whose
+            `preprocess_input` goes with the model (`"mobilenet_v2"`).
     """
 
     kind: str
@@ -110,6 +116,7 @@ class Entry:
     description: str
     form: str = "class"
     requires: tuple[str, ...] = ()
+    module: str = ""
 
     def allowed_kwargs(self) -> tuple[str, ...]:
         """Returns every keyword name the constructor accepts.
@@ -227,6 +234,7 @@ class Catalog:
                 description=raw["description"],
                 form=raw["form"],
                 requires=tuple(raw["requires"]),
+                module=raw.get("module", ""),
             )
             self._entry_cache[key] = entry
         return entry

@@ -97,12 +97,24 @@ def build_schema(catalog: Catalog | None = None) -> dict:
         f"`kerascli schema` from the spec and the Keras {catalog.keras_version()} catalogue."
     )
     if node_def is not None:
-        # Without `blocks:` every node type must be a Keras layer; with blocks,
+        # Without `blocks:` every node type must be a Keras layer or application; with blocks,
         # a type may also name a block (checked by `kerascli validate`).
         schema["if"] = {"not": {"required": ["blocks"]}}
         schema["then"] = {
             "properties": {
-                "model": {"properties": {"layers": {"items": {"properties": {"type": {"$ref": "#/$defs/layer_name"}}}}}}
+                "model": {
+                    "properties": {
+                        "layers": {
+                            "items": {
+                                "properties": {
+                                    "type": {
+                                        "anyOf": [{"$ref": "#/$defs/layer_name"}, {"$ref": "#/$defs/application_name"}]
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
     ordered = {k: schema[k] for k in ("$schema", "$id", "title", "description") if k in schema}
@@ -220,10 +232,17 @@ class _Builder:
                     "then": self._arguments(entry, node_keys),
                 }
             )
+        for entry in self.catalog.entries("applications"):
+            branches.append(
+                {
+                    "if": {"properties": {"type": {"const": entry.name}}, "required": ["type"]},
+                    "then": self._arguments(entry, node_keys),
+                }
+            )
         properties = copy.deepcopy(node_def.get("properties", {}))
         properties["type"] = {
-            "description": "A Keras layer class (or, with `blocks:`, a block name).",
-            "anyOf": [self.name_ref("layers"), {"type": "string", "minLength": 1}],
+            "description": "A Keras layer class, a keras.applications model (or, with `blocks:`, a block name).",
+            "anyOf": [self.name_ref("layers"), self.name_ref("applications"), {"type": "string", "minLength": 1}],
         }
         result = {k: v for k, v in node_def.items() if k not in ("properties", "additionalProperties")}
         result["properties"] = properties
@@ -257,7 +276,7 @@ class _Builder:
                 schema = {"anyOf": [{"$ref": self.object_ref(nested)}, _KERAS_CONFIG_DICT]}
             elif arg.type in _JSON_TYPES:
                 schema = dict(_JSON_TYPES[arg.type])
-        if not arg.required and arg.default is None and schema:
+        if not arg.required and (arg.default is None or arg.nullable) and schema:
             schema = {"anyOf": [schema, {"type": "null"}]}
         if self.param_ref is not None and schema:
             schema = {"anyOf": [schema, {"$ref": "#/$defs/param_ref"}]}

@@ -22,6 +22,7 @@ SINGULAR = {
     "initializers": "initializer",
     "regularizers": "regularizer",
     "constraints": "constraint",
+    "applications": "application",
 }
 
 # Constructor arguments whose values are Keras objects, by name suffix (`kernel_initializer`):
@@ -89,4 +90,5 @@ EXCLUDED = {
     "initializers": {"Initializer": "abstract base class"},
     "regularizers": {"Regularizer": "abstract base class"},
     "constraints": {"Constraint": "abstract base class"},
+    "applications": {},
 }

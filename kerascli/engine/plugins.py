@@ -18,6 +18,9 @@ from kerascli.engine import backend
 from kerascli.engine.keras_import import load_keras
 from kerascli.errors import UsageError
 
+LOADED: dict[str, list[str]] = {}
+"""The `--plugin` modules imported in this process, each with the names it registered (for `run.json`)."""
+
 
 def load(modules: list[str], backend_cli: str | None = None) -> dict[str, type]:
     """Imports `modules` and makes the Keras objects they register usable.
@@ -45,6 +48,11 @@ def load(modules: list[str], backend_cli: str | None = None) -> dict[str, type]:
             importlib.import_module(module)
         except Exception as exc:  # noqa: BLE001 - a plugin may fail in any way
             raise UsageError(f"--plugin {module}: cannot import it: {type(exc).__name__}: {exc}") from None
+        LOADED[module] = sorted(
+            name
+            for name, obj in registry.items()
+            if getattr(obj, "__module__", "").partition(".")[0] == module.partition(".")[0]
+        )
     added = {name: obj for name, obj in registry.items() if name not in before}
     catalog = load_catalog()
     for name, obj in added.items():

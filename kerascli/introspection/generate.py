@@ -12,6 +12,7 @@ from typing import Any
 
 from kerascli.config.catalog import FORMAT_VERSION, KINDS
 from kerascli.config.tables import EXCLUDED
+from kerascli.introspection.applications import generate_applications
 from kerascli.introspection.docstrings import parse_args_section
 from kerascli.introspection.entries import base_kwargs, class_entry, function_entry
 
@@ -217,6 +218,9 @@ def generate_catalog(keras) -> dict:
     specs = _kind_specs(keras)
     kinds = {}
     for kind in KINDS:
+        if kind == "applications":
+            kinds[kind] = generate_applications(keras)
+            continue
         module, base, get, names = specs[kind]
         docs = optimizer_docs if kind == "optimizers" else {}
         kinds[kind] = _generate_kind(kind, module, base, get, names, _SPECIAL_STRINGS.get(kind), docs)

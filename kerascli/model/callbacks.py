@@ -54,11 +54,19 @@ def check_callback_packages(config: Config, doc: Document) -> None:
         raise ConfigError(problems)
 
 
-def make_callbacks(config: Config, doc: Document, run_dir) -> list:
-    """The Keras callbacks the config lists, with paths placed in the run directory."""
+def make_callbacks(config: Config, doc: Document, run_dir, specs=None, prefix=("fit", "callbacks")) -> list:
+    """The Keras callbacks the config lists, with paths placed in the run directory.
+
+    Args:
+        config: the config (`fit.callbacks` unless `specs` is given).
+        doc: the config document, for error locations.
+        run_dir: the run directory callback paths are placed in.
+        specs: other callback specs (a phase's), written at `prefix`.
+        prefix: the key of `specs` in the config.
+    """
     callbacks = []
-    for i, spec in enumerate(config.fit.callbacks):
-        key = ("fit", "callbacks", i)
+    for i, spec in enumerate(config.fit.callbacks if specs is None else specs):
+        key = (*prefix, i)
         cls = getattr(keras.callbacks, spec.type, None)
         if not isinstance(cls, type) or spec.type in ("LambdaCallback", "LearningRateScheduler"):
             raise ConfigError([doc.problem(key, f"callback '{spec.type}' cannot be used from a config")])

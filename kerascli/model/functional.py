@@ -9,7 +9,11 @@
 - `share: other` calls `other`'s layer object again: one set of weights;
 - a node whose `type` is a block builds a nested functional `keras.Model`
   named after the node (one line in `summary()`), from the block's nodes with
-  `$param` values replaced; blocks may use blocks.
+  `$param` values replaced; blocks may use blocks;
+- a node whose `type` is a `keras.applications` model builds that model
+  (`kerascli.model.applications`); `trainable: false` and `freeze:` apply to
+  any node (`kerascli.model.freezing`); under a mixed `dtype_policy` the
+  output nodes stay float32 (`kerascli.model.precision`).
 
 Every Keras error is re-raised as a `ConfigError` at the node's line; an error
 inside a block points at the block's own line and names the instance(s) it was
@@ -27,6 +31,7 @@ from kerascli.config.document import Document, Key, format_key
 from kerascli.config.spec import BlockSpec, ModelSpec, Node
 from kerascli.engine.keras_import import load_keras
 from kerascli.errors import ConfigError, Problem
+from kerascli.model import applications, freezing, precision
 from kerascli.model.objects import clean, make_layer
 
 keras = load_keras()
@@ -99,8 +104,10 @@ def build_graph_model(
         ConfigError: a node Keras cannot build, with its line.
     """
     builder = _Builder(doc, blocks or {})
-    tensors = builder.graph(spec.layers, spec.node_names(), ("model", "layers"), dict(inputs), None)
     out_names = spec.output_names()
+    tensors = builder.graph(
+        spec.layers, spec.node_names(), ("model", "layers"), dict(inputs), None, frozenset(out_names)
+    )
     problems = [doc.problem(("model", "outputs"), f"unknown output '{n}'") for n in out_names if n not in tensors]
     if problems:
         raise ConfigError(problems)
@@ -125,7 +132,13 @@ class _Builder:
         raise ConfigError([self.doc.problem(key, message)])
 
     def graph(
-        self, nodes: list[Node], names: list[str], prefix: Key, tensors: dict[str, Any], params: dict[str, Any] | None
+        self,
+        nodes: list[Node],
+        names: list[str],
+        prefix: Key,
+        tensors: dict[str, Any],
+        params: dict[str, Any] | None,
+        outputs: frozenset = frozenset(),
     ) -> dict[str, Any]:
         """Calls every node of `nodes` in dependency order.
 
@@ -135,6 +148,7 @@ class _Builder:
             prefix: the key of the list in the config, for error locations.
             tensors: the graph's inputs by name; the nodes' outputs are added.
             params: a block instance's parameters (None for the model).
+            outputs: the model's output nodes (kept float32 under a mixed policy).
 
         Returns:
             `tensors`, with every node's output under its name.
@@ -170,8 +184,12 @@ class _Builder:
                 layers = made[node.share]
             elif node.type in self.blocks:
                 layers = self._instances(node, names[i], key, args, params)
+            elif applications.is_application(node.type):
+                layers, args = self._application(node, names[i], key, args, params)
             else:
-                layers = self._layers(node, names[i], key, params)
+                layers = self._layers(node, names[i], key, params, output=names[i] in outputs)
+            if node.share is None:
+                call = self._freeze(node, layers, call, key)
             made[names[i]] = layers
             tensors[names[i]] = self._apply(layers, args, call, node, names[i], key)
         return tensors
@@ -243,13 +261,37 @@ class _Builder:
             self.fail(key + where, f"unknown parameter '${param}': {scope}")
         return kwargs
 
-    def _layers(self, node: Node, name: str, key: Key, params) -> list:
+    def _layers(self, node: Node, name: str, key: Key, params, output: bool = False) -> list:
         repeat = self._repeat(node, key, params)
         kwargs = self._kwargs(node, key, params)
-        return [
+        layers = [
             make_layer(node.type, kwargs, name if repeat == 1 else f"{name}_{r + 1}", self.doc, key)
-            for r in range(repeat)
+            for r in range(repeat - 1)
         ]
+        if output and precision.mixed() and "dtype" not in kwargs:
+            kwargs = {**kwargs, "dtype": precision.FULL}  # the model's output stays float32
+        last = name if repeat == 1 else f"{name}_{repeat}"
+        return layers + [make_layer(node.type, kwargs, last, self.doc, key)]
+
+    def _application(self, node: Node, name: str, key: Key, args: tuple[str, Any], params):
+        """A `keras.applications` node: the nested model, and its (preprocessed) input."""
+        form, value = args
+        if form != "tensor":
+            self.fail(key + ("inputs",), f"{node.type} reads one tensor; 'inputs' names {len(value)}")
+        if self._repeat(node, key, params) != 1:
+            self.fail(key + ("repeat",), f"{node.type} cannot be repeated: it is a whole model")
+        model = applications.build(node.type, self._kwargs(node, key, params), name, value, self.doc, key)
+        if node.preprocess_input:
+            value = applications.preprocess(node.type, value)
+        return [model], ("tensor", value)
+
+    def _freeze(self, node: Node, layers: list, call: dict, key: Key) -> dict:
+        """Applies the node's `trainable: false` and `freeze:` (see `freezing.freeze_node`)."""
+        try:
+            freezing.freeze_node(layers, node.trainable, node.freeze)
+        except freezing.SelectionError as exc:
+            self.fail(key + ("freeze",), str(exc))
+        return call
 
     def _instances(self, node: Node, name: str, key: Key, args: tuple[str, Any], params) -> list:
         """The nested models of a block node (`repeat` makes several, chained)."""

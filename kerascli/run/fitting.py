@@ -21,6 +21,12 @@ def fit_and_save(t: Training, console, quiet: bool, resume) -> TrainResult:
     guard = interrupt.SignalGuard()
     checkpointer = interrupt.Checkpointer(t.run_dir, guard, save_epochs=t.hooks.checkpoints)
     checkpointer.set_model(t.model)
+    runner = None
+    if t.cfg.fit.phases:
+        from kerascli.run.phases import PhaseRunner
+
+        runner = PhaseRunner(t, checkpointer)
+        runner.resume_at(interrupt.read_state(resume) if resume is not None else None)
     epochs_done = checkpointer.restore(resume) if resume is not None else 0
     if resume is not None:
         t.run_info["resumed_from_epoch"] = epochs_done
@@ -32,11 +38,15 @@ def fit_and_save(t: Training, console, quiet: bool, resume) -> TrainResult:
     if t.tracker is not None:  # after the checkpointer, which decides whether an epoch completed
         t.tracker.completed_epochs = lambda: checkpointer.epochs_done
         callbacks.append(t.tracker)
-    if not quiet:
-        callbacks.append(RichProgress(console))
+    progress = None if quiet else RichProgress(console)
+    if progress is not None:
+        callbacks.append(progress)
     try:
         with t.timer.phase("fit"), guard if t.hooks.signals else contextlib.nullcontext():
-            history = _fit(t, callbacks, max(t.cfg.fit.initial_epoch, epochs_done))
+            if runner is not None:
+                history = runner.fit(lambda start, end, cbs: _fit(t, cbs, start, end), callbacks, guard, progress)
+            else:
+                history = _fit(t, callbacks, max(t.cfg.fit.initial_epoch, epochs_done))
         interrupt.check_outcome(guard, checkpointer, t.run_dir)
         # The whole run's epochs, those before a --resume included.
         history.history, history.epoch = checkpointer.history, list(range(checkpointer.epochs_done))
@@ -58,7 +68,7 @@ def fit_and_save(t: Training, console, quiet: bool, resume) -> TrainResult:
     return _completed(t, history, metrics, checkpointer, epoch_timer)
 
 
-def _fit(t: Training, callbacks: list, initial_epoch: int):
+def _fit(t: Training, callbacks: list, initial_epoch: int, epochs: int | None = None):
     """`model.fit` on the in-memory arrays or the streamed dataset (see `data.streaming.fit_feeds`)."""
     from kerascli.data.streaming import fit_feeds
 
@@ -76,7 +86,7 @@ def _fit(t: Training, callbacks: list, initial_epoch: int):
     return t.model.fit(
         train_feed.x,
         train_feed.y,
-        epochs=fit.epochs,
+        epochs=fit.epochs if epochs is None else epochs,
         batch_size=train_feed.batch_size,
         shuffle=train_feed.shuffle,
         class_weight=t.class_weight,
@@ -94,7 +104,7 @@ def _fit(t: Training, callbacks: list, initial_epoch: int):
 def final_metrics(t: Training, history) -> dict:
     """The metrics `metrics.json` records: the last epoch's validation figures, or a final evaluate."""
     if t.validation is None:
-        return {k: v[-1] for k, v in history.history.items() if v}
+        return {k: v[-1] for k, v in history.history.items() if v and k != "phase"}
     metrics = last_validation(history, t.cfg)
     if metrics is None:
         val_feed = t.val_feed

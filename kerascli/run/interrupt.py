@@ -110,6 +110,8 @@ class Checkpointer(keras.callbacks.Callback):
 
     Attributes:
         history: every completed epoch's logs, `{metric: [value per epoch]}`.
+        tags: values recorded beside each completed epoch's logs (the
+            phase number under `fit.phases`), `{key: value}`.
         diverged: `(epoch, logs)` of the first epoch whose loss is NaN or
             infinite, or None.
     """
@@ -125,6 +127,7 @@ class Checkpointer(keras.callbacks.Callback):
         self.guard = guard
         self.history: dict[str, list] = {k: list(v) for k, v in (history or {}).items()}
         self.diverged: tuple[int, dict] | None = None
+        self.tags: dict = {}
         self._last_step = -1
         self._stopped_in_epoch = False
         self._random_states: tuple | None = None
@@ -159,6 +162,8 @@ class Checkpointer(keras.callbacks.Callback):
         if complete:
             for name, value in logs.items():
                 self.history.setdefault(name, []).append(float(value))
+            for name, value in self.tags.items():
+                self.history.setdefault(name, []).append(value)
             if self.diverged is None and self.save_epochs:
                 self.save(epoch + 1)
             else:  # keep the last good checkpoint; show the diverged epoch

@@ -37,6 +37,8 @@ def panels(history: dict[str, list]) -> list[str]:
     """
     keys: list[str] = []
     for key in history:
+        if key == "phase":  # the phase number of each epoch (fit.phases), not a curve
+            continue
         base = key[4:] if key.startswith("val_") else key
         if base not in keys and _numeric(history.get(base) or history.get(f"val_{base}")):
             keys.append(base)

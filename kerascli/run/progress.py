@@ -45,6 +45,9 @@ class RichProgress(keras.callbacks.Callback):
         console: where to draw (kerascli draws progress on stderr).
         refresh_seconds: the least time between two metric updates of the
             batch bar; step counts update every batch.
+
+    Attributes:
+        label: shown before the epoch (`phase 2/2 finetune` under `fit.phases`).
     """
 
     async_safe = True
@@ -55,6 +58,7 @@ class RichProgress(keras.callbacks.Callback):
         self.refresh_seconds = refresh_seconds
         self._progress = None
         self._last = 0.0
+        self.label = ""
 
     def on_train_begin(self, logs=None):
         self._progress = Progress(
@@ -75,7 +79,9 @@ class RichProgress(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.perf_counter()
         self._progress.reset(self._batches, total=self.params.get("steps"), metrics="")
-        self._progress.update(self._epochs, description=f"epoch {epoch + 1}")
+        prefix = f"{self.label} · " if self.label else ""
+        # `completed` counts from `initial_epoch` (a resumed run, a later phase).
+        self._progress.update(self._epochs, description=f"{prefix}epoch {epoch + 1}", completed=epoch)
 
     def on_train_batch_end(self, batch, logs=None):
         now = time.perf_counter()
@@ -89,8 +95,9 @@ class RichProgress(keras.callbacks.Callback):
         self._progress.advance(self._epochs)
         seconds = time.perf_counter() - self._epoch_start
         total = self.params.get("epochs") or 1
+        prefix = f"{self.label} · " if self.label else ""
         self._progress.console.print(
-            f"epoch {epoch + 1}/{total} [dim]{seconds:.1f}s[/dim]  {format_logs(logs, limit=12)}",
+            f"{prefix}epoch {epoch + 1}/{total} [dim]{seconds:.1f}s[/dim]  {format_logs(logs, limit=12)}",
             highlight=False,
             soft_wrap=True,
         )

@@ -63,7 +63,26 @@ def resolved_config(doc: document.Document, cfg: spec.Config, seed: int) -> dict
             value = source.get(axis)
             if isinstance(value, str) and ("path" not in source or value.lower().endswith(FILE_SUFFIXES)):
                 source[axis] = str(doc.resolve_path(("data", role, axis), value).resolve())
+    _model_paths(data, doc)
+    fit = data.get("fit") or {}
+    if fit.get("phases"):  # each phase has its own epochs (and a resumed config must validate)
+        fit.pop("epochs", None)
+        fit.pop("initial_epoch", None)
     return data
+
+
+def _model_paths(data: dict, doc: document.Document) -> None:
+    """Makes `model.weights_from` and nodes' `weights: FILE` absolute, like data paths."""
+    model = data.get("model") or {}
+    if isinstance(model.get("weights_from"), str):
+        model["weights_from"] = str(doc.resolve_path(("model", "weights_from"), model["weights_from"]).resolve())
+    lists = [(("model", "layers"), model.get("layers") or [])]
+    lists += [(("blocks", name, "layers"), b.get("layers") or []) for name, b in (data.get("blocks") or {}).items()]
+    for key, nodes in lists:
+        for i, node in enumerate(nodes):
+            weights = node.get("weights") if isinstance(node, dict) else None
+            if isinstance(weights, str) and weights.endswith(".weights.h5"):
+                node["weights"] = str(doc.resolve_path((*key, i, "weights"), weights).resolve())
 
 
 def config_text(resolved: dict) -> str:

@@ -68,6 +68,8 @@ class Training:
     val_feed: Any = None
     tracker: Any = None  # a `tracking.MlflowTracker` when the config asks for MLflow
     hooks: Hooks = dataclasses.field(default_factory=Hooks)
+    compile_args: dict = dataclasses.field(default_factory=dict)
+    warm_start: dict | None = None
 
 
 def discard_scratch(t: Training) -> None:

@@ -76,12 +76,15 @@ def train(
         t.hooks = hooks or Hooks()
         start(t)
         load_data(t)
-        build(t)
-        check(t)
-        adapt(t, quiet)
-        compile_model(t)
-        open_run(t, output_dir, resume)
-        return fit_and_save(t, console, quiet, resume)
+        from kerascli.model.precision import use_policy
+
+        with use_policy(t.cfg.dtype_policy):  # Keras' policy is global: set for this run only
+            build(t, on_warning, resume)
+            check(t)
+            adapt(t, quiet)
+            compile_model(t)
+            open_run(t, output_dir, resume)
+            return fit_and_save(t, console, quiet, resume)
     finally:
         distribution.release()
 
@@ -127,14 +130,22 @@ def load_data(t: Training) -> None:
         t.train_data, t.validation = t.plan.shard(t.train_data, "train"), t.plan.shard(t.validation, "validation")
 
 
-def build(t: Training) -> None:
-    """The Keras model, its inputs shaped like the training data."""
+def build(t: Training, on_warning=None, resume=None) -> None:
+    """The Keras model, its inputs shaped like the training data; `model.weights_from` loaded."""
+    from kerascli.model import precision, warm_start
     from kerascli.model.functional import build_model
 
     with t.timer.phase("build"):
         shapes, dtypes = inputs.input_signature(t.train_data)
         t.model = build_model(t.cfg.model, t.doc, shapes, dtypes, blocks=t.cfg.blocks)
         t.plan.check_layout(t.model)
+        for message in precision.output_warnings(t.model, t.cfg.model.output_names()):
+            if on_warning is not None:
+                on_warning(t.doc.problem(("dtype_policy",), message))
+        if t.cfg.model.weights_from is not None and resume is None:  # a resumed run loads its checkpoint
+            t.warm_start = warm_start.warm_start(t.model, t.cfg.model.weights_from, t.doc)
+            if on_warning is not None:
+                on_warning(t.doc.problem(("model", "weights_from"), warm_start.describe(t.warm_start)))
 
 
 def check(t: Training) -> None:
@@ -145,6 +156,10 @@ def check(t: Training) -> None:
 
     with t.timer.phase("build"):
         inputs.check_inputs(t.model, t.train_data, t.doc)
+        if t.cfg.fit.phases:
+            from kerascli.run import phases
+
+            phases.check(t.model, t.cfg, t.doc)
         check_callback_packages(t.cfg, t.doc)
         if t.cfg.tracking is not None and t.cfg.tracking.mlflow is not None:
             from kerascli.run.tracking import check_installed
@@ -187,6 +202,7 @@ def compile_model(t: Training) -> None:
             steps,
             [getattr(t.keras.callbacks, c.type, None) for c in t.cfg.fit.callbacks],
         )
+        t.compile_args = compile_args  # phases recompile with their own optimizer
         try:
             t.model.compile(**compile_args)
         except Exception as exc:  # noqa: BLE001 - Keras' compile raises several types
@@ -223,6 +239,15 @@ def open_run(t: Training, output_dir, resume) -> None:
     t.run_info.update({k: previous[k] for k in ("started", "config_files", "source") if k in previous})
     t.run_info["adapted"] = t.adapted
     t.run_info.update(t.hooks.run_info)
+    if t.warm_start is not None:
+        t.run_info["warm_start"] = t.warm_start
+    from kerascli.engine.plugins import LOADED
+
+    if LOADED:  # so that validating the config without --plugin can name the module
+        t.run_info["plugins"] = dict(LOADED)
+    if t.cfg.dtype_policy is not None:  # Keras' compile() wraps a mixed_float16 model's optimizer
+        scaled = isinstance(t.model.optimizer, t.keras.optimizers.LossScaleOptimizer)
+        t.run_info["dtype_policy"] = {"name": t.cfg.dtype_policy, "loss_scale": scaled}
     if t.plan.active:
         t.run_info["distribution"] = t.plan.describe()
     start_tracking(t, resolved, previous.get("tracking", {}).get("mlflow"))

@@ -38,6 +38,10 @@ def validate(path: str | os.PathLike, overrides: list[str] = ()) -> Checked:
     doc = load(path, overrides)
     warnings: list[Problem] = []
     problems = checks.check(doc, warnings=warnings)
+    if problems:
+        from kerascli.run.plugin_hints import with_plugin_hints
+
+        problems = with_plugin_hints(problems, doc)
     try:
         cfg = spec.from_document(doc)
     except ConfigError as exc:

@@ -29,6 +29,7 @@ TIMEOUT = 600
 WORKER = """
 import json, sys
 from pathlib import Path
+import yaml
 from typer.testing import CliRunner
 from kerascli.cli import app
 
@@ -39,7 +40,9 @@ def run(*args):
 
 report = {}
 for name in sys.argv[1].split(","):
-    train = run("train", f"configs/{name}", "--set", "fit.epochs=1", "--quiet", "--json")
+    phases = (yaml.safe_load(Path(f"configs/{name}").read_text()).get("fit") or {}).get("phases") or []
+    epochs = [f"fit.phases[{i}].epochs=1" for i in range(len(phases))] or ["fit.epochs=1"]  # one epoch (a phase)
+    train = run("train", f"configs/{name}", *[a for e in epochs for a in ("--set", e)], "--quiet", "--json")
     entry = report[name] = {"train": train}
     if train["exit_code"] == 0:
         entry["predict"] = run("predict", json.loads(train["output"])["run_dir"], "--json")
@@ -105,7 +108,8 @@ def test_example_trains_one_epoch_and_predicts(backend_report, example):
     info = json.loads((run_dir / "run.json").read_text())
     assert info["status"] == "completed" and info["versions"]["backend"] == name
     history = json.loads((run_dir / "history.json").read_text())
-    assert history and all(len(values) == 1 for values in history.values())
+    epochs = len(history.get("phase") or [1])  # one epoch, or one per phase of fit.phases
+    assert history and all(len(values) == epochs for values in history.values())
     predict = report[example]["predict"]
     assert predict["exit_code"] == 0, predict["output"]
     assert json.loads(predict["output"])["rows"] > 0

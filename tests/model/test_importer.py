@@ -174,3 +174,10 @@ def test_keyword_calls_wrappers_and_resolved_defaults(cli, workdir):
     assert rebuilt.count_params() == original.count_params()
     assert rebuilt.get_layer("out").trainable is False
     assert graph_of(rebuilt) == graph_of(original)
+
+
+def test_keras_model_names_become_unique_block_names():
+    from kerascli.model.importer.converter import block_identifier
+
+    assert block_identifier("mobilenetv2_0.35_32") == "mobilenetv2_0_35_32"
+    assert block_identifier("3x3-stage") == "_3x3_stage"

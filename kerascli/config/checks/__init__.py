@@ -54,6 +54,17 @@ def check(doc: Document, catalog: Catalog | None = None, warnings: list[Problem]
             checker.keras_object("callbacks", callback, ("fit", "callbacks", i))
             if isinstance(callback, dict):
                 checker.callback_paths(callback, ("fit", "callbacks", i))
+    phases = section.get("phases") if isinstance(section, dict) else None
+    for i, phase in enumerate(phases if isinstance(phases, list) else []):
+        if not isinstance(phase, dict):
+            continue
+        key = ("fit", "phases", i)
+        if "optimizer" in phase:
+            checker.keras_object("optimizers", phase["optimizer"], key + ("optimizer",))
+        for j, callback in enumerate(phase.get("callbacks") if isinstance(phase.get("callbacks"), list) else []):
+            checker.keras_object("callbacks", callback, key + ("callbacks", j))
+            if isinstance(callback, dict):
+                checker.callback_paths(callback, key + ("callbacks", j))
     for section in ("model", "compile", "fit"):
         checker.serialized_objects(data.get(section), (section,))
     if warnings is not None:

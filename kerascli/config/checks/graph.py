@@ -118,6 +118,8 @@ class GraphChecks:
             elif isinstance(node.get("type"), str):
                 if node["type"] in self.blocks:
                     self.block_call(node, key)
+                    if node.get("preprocess_input"):
+                        self.nested_only({"preprocess_input": True}, key, "a block")
                 else:
                     self.layer(node, key)
         return first

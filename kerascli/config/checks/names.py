@@ -10,6 +10,30 @@ from kerascli.config.document import Key
 from kerascli.config.spec.model import RESERVED_NODE_KEYS
 from kerascli.config.tables import EXCLUDED, NESTED_KINDS, SINGULAR
 
+PREFIXES = ("keras.applications.", "keras.layers.", "applications.", "layers.")
+"""Module prefixes users write before a type (`keras.applications.MobileNetV2`)."""
+
+
+def node_type_hint(name: str, catalog, blocks: list[str]) -> str | None:
+    """The layer, application or block a misspelt node type most likely means.
+
+    `keras.applications.MobileNetV2` and `mobilenet_v2` both give
+    `MobileNetV2`: prefixes are dropped and case and underscores ignored
+    before `difflib` compares the names.
+    """
+    bare = name
+    for prefix in PREFIXES:
+        if bare.startswith(prefix):
+            bare = bare[len(prefix) :]
+            break
+    candidates = catalog.names("layers") + catalog.canonical_names("applications") + list(blocks)
+    squashed = {c.lower().replace("_", ""): c for c in reversed(candidates)}
+    key = bare.lower().replace("_", "")
+    if key in squashed and squashed[key] != name:
+        return squashed[key]
+    close = difflib.get_close_matches(key, list(squashed), n=1, cutoff=0.6)
+    return squashed[close[0]] if close else None
+
 
 class NameChecks:
     """The name checks of `kerascli.config.checks.Checker`."""
@@ -81,8 +105,13 @@ class NameChecks:
     def layer(self, node: dict, key: Key) -> None:
         entry = self.catalog.get("layers", node["type"])
         if entry is None:
-            self.unknown("layers", node["type"], key + ("type",), extra=list(self.blocks))
+            application = self.catalog.get("applications", node["type"])
+            if application is not None:
+                self.application(node, application, key)
+                return
+            self.unknown_node_type(node["type"], key + ("type",))
             return
+        self.nested_only(node, key, "a layer")
         kwargs = {k: v for k, v in node.items() if k not in RESERVED_NODE_KEYS}
         self.arguments(entry, kwargs, key, skip=("layer", "backward_layer"))
         for wrapped in ("layer", "backward_layer"):
@@ -96,6 +125,46 @@ class NameChecks:
                 self.layer(inner, key + (wrapped,))
             elif wrapped in kwargs and wrapped not in entry.arguments and wrapped not in entry.accepts_kwargs:
                 self.arguments(entry, {wrapped: inner}, key)
+
+    def unknown_node_type(self, name: str, key: Key) -> None:
+        """An unknown node type, with the closest layer, application or block name."""
+        if name in EXCLUDED["layers"]:
+            self.unknown("layers", name, key)
+            return
+        close = difflib.get_close_matches(name, list(self.blocks), n=1, cutoff=0.8)
+        hint = close[0] if close else node_type_hint(name, self.catalog, list(self.blocks))
+        message = f"unknown layer '{name}'"
+        self.report(key, f"{message} (did you mean '{hint}'?)" if hint else message)
+
+    def application(self, node: dict, entry, key: Key) -> None:
+        """A `keras.applications` node: its arguments, and `weights` a name, null or a file."""
+        kwargs = {k: v for k, v in node.items() if k not in RESERVED_NODE_KEYS}
+        for supplied in ("input_tensor", "name"):
+            if supplied in kwargs:
+                kwargs.pop(supplied)
+                what = "the node's input" if supplied == "input_tensor" else "the node's name"
+                self.report(key + (supplied,), f"{entry.name}: '{supplied}' is set by kerascli ({what})")
+        self.arguments(entry, kwargs, key)
+        weights = node.get("weights", "imagenet")
+        if (
+            weights is not None
+            and weights != "imagenet"
+            and not (isinstance(weights, str) and weights.endswith(".weights.h5"))
+        ):
+            self.report(key + ("weights",), f"expected imagenet, null or a .weights.h5 file, got {weights!r}")
+
+    def nested_only(self, node: dict, key: Key, what: str) -> None:
+        """`freeze:` needs a nested model; `preprocess_input:` an application."""
+        if "freeze" in node:
+            self.report(
+                key + ("freeze",),
+                f"'freeze' selects layers inside an application or block instance, not {what}; "
+                "use 'trainable: false' to freeze this node",
+            )
+        if node.get("preprocess_input"):
+            self.report(
+                key + ("preprocess_input",), f"'preprocess_input' belongs to keras.applications nodes, not {what}"
+            )
 
     def compile(self, section: dict) -> None:
         if "optimizer" in section:

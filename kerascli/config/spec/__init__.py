@@ -37,6 +37,8 @@ from kerascli.config.spec.training import (
 from kerascli.errors import ConfigError, Problem
 
 Backend = Literal["jax", "tensorflow", "torch"]
+DtypePolicy = Literal["float32", "float16", "bfloat16", "float64", "mixed_float16", "mixed_bfloat16"]
+"""The Keras dtype policies a whole model can train under (`keras.DTypePolicy` names)."""
 
 __all__ = [
     "Config",
@@ -72,6 +74,10 @@ class Config(StrictModel):
         seed: seeds Keras (`keras.utils.set_random_seed`) and the validation
             split; a random seed is drawn and recorded when absent.
         backend: the Keras backend; `--backend` and `KERAS_BACKEND` override it.
+        dtype_policy: the Keras dtype policy of every layer, as
+            `keras.config.set_dtype_policy` sets it (`mixed_bfloat16`,
+            `mixed_float16`, ...); the model's outputs stay float32, and
+            `mixed_float16` trains with Keras' loss scaling.
         distribution: spreads training over devices (JAX only); see
             `kerascli.config.spec.distribution`.
         blocks: reusable, parameterised sub-graphs by name (see `BlockSpec`).
@@ -91,6 +97,7 @@ class Config(StrictModel):
     name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
     seed: int | None = Field(default=None, ge=0, lt=2**32)
     backend: Backend | None = None
+    dtype_policy: DtypePolicy | None = None
     data: DataSpec = DataSpec()
     blocks: dict[str, BlockSpec] = {}
     model: ModelSpec

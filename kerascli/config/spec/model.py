@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from kerascli.config.spec.base import StrictModel
+from kerascli.config.spec.freezing import Selection
 
 NodeInputs = Union[str, list[str], dict[str, Union[str, list[str]]]]
 """A node name, a list of names (merge layers), or keyword call arguments.
@@ -49,13 +50,14 @@ class InputSpec(StrictModel):
 class Node(StrictModel):
     """One layer (or block) call in the graph.
 
-    Every key other than `type`, `name`, `inputs`, `repeat` and `share` is a
-    constructor argument of the Keras class named by `type` (or a parameter of
-    the block named by `type`); those are checked against the catalogue of the
-    installed Keras and the config's blocks, not here.
+    Every key other than those in `RESERVED_NODE_KEYS` is a constructor
+    argument of the Keras class or application named by `type` (or a
+    parameter of the block named by `type`); those are checked against the
+    catalogue of the installed Keras and the config's blocks, not here.
 
     Args:
-        type: a Keras layer class or a block name.
+        type: a Keras layer class, a `keras.applications` model (`MobileNetV2`)
+            or a block name.
         name: the node's name (derived from type and index when absent).
         inputs: the node(s) it reads: a name, a list, or keyword call
             arguments `{query: a, value: b}`; default the previous node.
@@ -67,6 +69,14 @@ class Node(StrictModel):
         adapt: `false` leaves a preprocessing layer without state un-adapted
             (by default `Normalization`, `Discretization`, ... are adapted on
             the training rows; see `kerascli.model.adapt`).
+        trainable: `false` freezes the node's layer(s), block instance or
+            application; its BatchNormalization layers then stay in inference
+            mode (frozen) in every phase.
+        freeze: layers to freeze inside a nested node (application or block
+            instance): regular expressions over their names, or
+            `{first|last|all_but_last: N}` positions.
+        preprocess_input: applications only: apply the application's own
+            `keras.applications.<module>.preprocess_input` to the input first.
     """
 
     model_config = ConfigDict(extra="allow")
@@ -78,6 +88,9 @@ class Node(StrictModel):
     share: str | None = Field(default=None, min_length=1)
     call: dict[str, Any] | None = None
     adapt: bool = True
+    trainable: bool | None = None
+    freeze: Selection | None = None
+    preprocess_input: bool = False
 
     @field_validator("repeat", mode="wrap")
     @classmethod
@@ -131,11 +144,15 @@ class ModelSpec(StrictModel):
         layers: the nodes, in order.
         outputs: the node(s) whose outputs the model returns (default: the last).
             Several outputs make the model's outputs a dict keyed by name.
+        weights_from: a run directory, `.keras` or `.weights.h5` file (relative
+            to the config) to start from: layers load by name, see
+            `kerascli.model.warm_start`.
     """
 
     inputs: dict[str, InputSpec] | None = None
     layers: list[Node] = Field(min_length=1)
     outputs: Union[str, list[str], None] = None
+    weights_from: str | None = Field(default=None, min_length=1)
 
     @field_validator("inputs")
     @classmethod
@@ -212,4 +229,15 @@ class BlockSpec(StrictModel):
         return self.outputs or self.node_names()[-1]
 
 
-RESERVED_NODE_KEYS = ("type", "name", "inputs", "repeat", "share", "call", "adapt")
+RESERVED_NODE_KEYS = (
+    "type",
+    "name",
+    "inputs",
+    "repeat",
+    "share",
+    "call",
+    "adapt",
+    "trainable",
+    "freeze",
+    "preprocess_input",
+)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal, Union
 
-from pydantic import Field, NonNegativeInt, PositiveInt
+from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
 from kerascli.config.spec.base import KerasObject, StrictModel
+from kerascli.config.spec.freezing import Selection
 
 Metrics = Union[list[KerasObject], dict[str, Union[KerasObject, list[KerasObject]]]]
 
@@ -40,8 +41,36 @@ class CompileSpec(StrictModel):
     fast_pool: bool = True
 
 
+class PhaseSpec(StrictModel):
+    """One phase of `fit.phases`: epochs with their own trainable layers and optimizer.
+
+    Args:
+        name: shown by the progress display and in `run.json` (default `phase<N>`).
+        epochs: how many epochs the phase runs.
+        freeze: layers to freeze from this phase on: regular expressions over
+            layer names, or `{of: NODE, first|last|all_but_last: N}`.
+        unfreeze: layers to unfreeze from this phase on (applied after `freeze`).
+        optimizer: the phase's optimizer (default: a fresh `compile.optimizer`).
+        learning_rate: the optimizer's learning rate in this phase.
+        callbacks: callbacks of this phase, besides `fit.callbacks`.
+    """
+
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+    epochs: PositiveInt
+    freeze: Selection | None = None
+    unfreeze: Selection | None = None
+    optimizer: KerasObject | None = None
+    learning_rate: PositiveFloat | None = None
+    callbacks: list[KerasObject] = []
+
+
 class FitSpec(StrictModel):
-    """Arguments of `Model.fit()` that make sense in a file."""
+    """Arguments of `Model.fit()` that make sense in a file, and `phases` (fine-tuning).
+
+    `phases` runs one `fit` per phase, recompiling between them (see
+    `kerascli.run.phases`); each phase gives its own `epochs`, so `epochs`
+    and `initial_epoch` are not given with it.
+    """
 
     epochs: PositiveInt = 1
     batch_size: PositiveInt = 32
@@ -53,6 +82,18 @@ class FitSpec(StrictModel):
     validation_steps: PositiveInt | None = None
     validation_batch_size: PositiveInt | None = None
     validation_freq: PositiveInt = 1
+    phases: list[PhaseSpec] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _phases_own_epochs(self) -> FitSpec:
+        if self.phases:
+            clash = [k for k in ("epochs", "initial_epoch") if k in self.model_fields_set]
+            if clash:
+                raise ValueError(f"'{clash[0]}' cannot be given with 'phases': each phase sets its own epochs")
+            names = [p.name for p in self.phases if p.name]
+            if len(set(names)) != len(names):
+                raise ValueError("phase names must be unique")
+        return self
 
 
 class EvaluateSpec(StrictModel):

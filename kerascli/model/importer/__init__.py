@@ -9,8 +9,10 @@ tensors each call consumed). Every layer call becomes a node:
   wherever a node does not simply read the node before it;
 - a layer called more than once (shared weights) becomes one node with the
   layer's arguments plus `{share: <node>, inputs: ...}` nodes for the other calls;
-- a model used as a layer (nested model) becomes a block under `blocks:` and a
-  node of that type.
+- a `keras.applications` model used as a layer becomes its one-line node
+  (`{type: MobileNetV2, alpha: 0.35, ...}`, see `importer.applications`);
+- any other model used as a layer (nested model) becomes a block under
+  `blocks:` (its Keras name made a valid, unique block name) and a node of that type.
 
 Only constructor arguments that differ from Keras' defaults (read from the
 shipped catalogue) are written, so the config reads like hand-written Keras.

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import inspect
+import re
 from typing import Any
 
 from kerascli.config.catalog import Catalog
 from kerascli.config.tables import IDENTIFIER_KINDS
 from kerascli.engine.keras_import import load_keras
 from kerascli.errors import KerasCliError
+from kerascli.model.importer.applications import recognise
 
 MODEL_CLASSES = ("Functional", "Sequential", "Model")
+
+
+def block_identifier(name: str) -> str:
+    """A Keras model name as a block name (an identifier): `mobilenetv2_0.35_32` → `mobilenetv2_0_35_32`."""
+    text = re.sub(r"\W", "_", name)
+    return text if text.isidentifier() else f"_{text}" if text else "block"
+
+
 NESTED_MODULES = {f"keras.{kind}": kind for _, kind in IDENTIFIER_KINDS}
 
 
@@ -163,6 +173,11 @@ class Converter:
         """`{name, type, <non-default arguments>}` of one layer (or nested model)."""
         class_name = layer["class_name"]
         if class_name in MODEL_CLASSES or (layer.get("registered_name") in MODEL_CLASSES):
+            application = recognise(layer, self.catalog)
+            if application is not None:  # one line, not the 150 layers of a keras.applications model
+                if layer["config"].get("trainable") is False:
+                    application["trainable"] = False
+                return {"name": name, **application}
             return {"name": name, "type": self.block(layer)}
         return {"name": name, **self.layer_arguments(layer)}
 
@@ -176,13 +191,17 @@ class Converter:
         for name, existing in self.blocks.items():
             if existing == graph:
                 return name
-        base = layer["config"]["name"]
+        base = block_identifier(layer["config"]["name"])
         block_name, n = base, 1
-        while block_name in self.blocks or self.catalog.get("layers", block_name) is not None:
+        while block_name in self.blocks or self._taken(block_name):
             n += 1
             block_name = f"{base}_block{n}"
         self.blocks[block_name] = graph
         return block_name
+
+    def _taken(self, name: str) -> bool:
+        """Whether a block may not be called `name`: a Keras layer or application has it."""
+        return self.catalog.get("layers", name) is not None or self.catalog.get("applications", name) is not None
 
     def layer_arguments(self, layer: dict) -> dict:
         """`{type, <arguments that differ from the defaults>}` of a serialized layer."""
