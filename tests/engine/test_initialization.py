@@ -32,14 +32,22 @@ def weights_of(build, seed: int = 11) -> list[np.ndarray]:
     return [np.asarray(v) for v in build().weights]
 
 
-def test_weights_are_bit_identical_to_plain_keras_draws():
+def test_weights_are_bit_identical_to_plain_keras_draws(monkeypatch):
     plain = weights_of(small_model)
+    drawn = []
+    draw_together = initialization.draw_together
+    monkeypatch.setattr(initialization, "draw_together", lambda vs: drawn.extend(vs) or draw_together(vs))
+
+    built = []
 
     def deferred():
         with initialization.deferred_initialization():
-            return small_model()
+            built.append(small_model())
+        return built[0]
 
     fast = weights_of(deferred)
+    drawn_ids = {id(v) for v in drawn}
+    assert all(id(v) in drawn_ids for v in built[0].weights)  # every weight came from the shared program
     assert [w.shape for w in fast] == [w.shape for w in plain]
     assert all(a.tobytes() == b.tobytes() for a, b in zip(fast, plain))
     assert any(not np.all(w == w.flat[0]) for w in fast)  # really random draws, not constants
