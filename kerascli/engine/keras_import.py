@@ -46,9 +46,10 @@ from kerascli.engine import backend
 
 CACHE_ENV = "KERASCLI_CACHE_DIR"
 CACHE_SWITCH_ENV = "KERASCLI_COMPILATION_CACHE"
-# Compilations quicker than this are not worth a file (JAX's default is 1 s,
-# which skips most of a small model's compiles on a fast machine).
-CACHE_MIN_COMPILE_SECONDS = 0.05
+# Every compilation is kept (JAX's default skips those under 1 s): a small
+# model's many short compiles (metrics, optimizer steps, eager ops) add up to
+# most of a repeat's compile time, and reading an entry back costs ~1 ms.
+CACHE_MIN_COMPILE_SECONDS = 0.0
 CACHE_MAX_BYTES = 2 << 30  # JAX evicts the least recently used entries beyond this (with filelock)
 XLA_SWITCH_ENV = "KERASCLI_XLA_FLAGS"
 # jaxlib version prefix -> flags checked to exist and to help there.
