@@ -1,6 +1,6 @@
 """Build latency: `kerascli summary` and model loading against plain Keras building the same model.
 
-    python benchmarks/build_latency.py [--reps 1] [--only build,mobilenet,identity,cache]
+    python benchmarks/build_latency.py [--reps 1] [--only build,mobilenet,identity,cache,inference]
 
 Rows, each command in its own process, kerascli and the plain script
 alternating:
@@ -14,6 +14,9 @@ alternating:
   inside kerascli's `deferred_initialization()` (cold and warm cache).
 - identity: the weights `kerascli train`'s build phase gives configs/resnet.yaml
   against those of the plain script with the same seed, bit for bit.
+- inference: `kerascli evaluate` / `predict` of a configs/resnet.yaml run
+  against a plain script that loads its `model.keras` and calls
+  `model.evaluate` / `model.predict` on the same rows (cache warm from train).
 - cache: XLA compile seconds (JAX's backend-compile events, cache reads
   included) of `summary`, `train`, `evaluate` and `predict` of
   configs/resnet.yaml, first run (empty cache) and repeat.
@@ -107,6 +110,25 @@ def child_kerascli_weights(config: str, weights_out: str) -> None:
     for phase in (training.start, training.load_data, training.build):
         phase(t)
     np.savez(weights_out, *[np.asarray(v) for v in t.model.weights])
+
+
+def child_plain_inference(mode: str, run_dir: str) -> None:
+    """(child) What a plain script does for `kerascli evaluate`/`predict` of a configs/resnet.yaml run."""
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    import keras
+    import numpy as np
+
+    model = keras.saving.load_model(Path(run_dir) / "model.keras", safe_mode=True)
+    data = REPO / "configs" / "data"
+    if mode == "predict":
+        with np.load(data / "shapes-new.npz") as new:
+            np.save(Path(run_dir) / "plain-predictions.npy", model.predict(new["x"].astype("float32"), verbose=0))
+        return
+    with np.load(data / "shapes.npz") as shapes:
+        x, y = shapes["x"].astype("float32"), shapes["y"]
+    order = np.random.default_rng(4).permutation(len(x))  # the config's seeded 25% validation split
+    val = order[: int(0.25 * len(x))]
+    print(model.evaluate(x[val], y[val], batch_size=32, return_dict=True, verbose=0))
 
 
 def child_compile_seconds(args: list[str]) -> None:
@@ -227,10 +249,30 @@ def cache_rows(tmp: Path) -> None:
         )
 
 
+def inference_rows(tmp: Path, reps: int) -> None:
+    env = environment(tmp / "cache-inference")
+    work = tmp / "inference"
+    work.mkdir()
+    config = str(REPO / "configs" / "resnet.yaml")
+    run([PY, "-m", "kerascli", "train", config, "--quiet", "--set", "fit.epochs=1", "--output-dir", str(work)], env)
+    run_dir = next((work / "resnet").iterdir())
+    for mode in ("evaluate", "predict"):
+        ours, plain = [], []
+        for _ in range(reps):
+            ours.append(run([PY, "-m", "kerascli", mode, str(run_dir)], env)[0])
+            plain.append(run([PY, __file__, "plain-inference", mode, str(run_dir)], env)[0])
+        o, p = statistics.median(ours), statistics.median(plain)
+        print(
+            f"  {mode} of a configs/resnet.yaml run: kerascli {o:5.1f} s, plain load_model + {mode} {p:5.1f} s; "
+            f"{o / p:4.2f}x the time (target <= 1.2) ({load()})",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=1)
-    parser.add_argument("--only", default="build,mobilenet,identity,cache")
+    parser.add_argument("--only", default="build,mobilenet,identity,cache,inference")
     args = parser.parse_args()
     only = set(args.only.split(","))
     with tempfile.TemporaryDirectory(prefix="kerascli-build-") as name:
@@ -244,6 +286,8 @@ def main() -> None:
             identity_row(tmp)
         if "cache" in only:
             cache_rows(tmp)
+        if "inference" in only:
+            inference_rows(tmp, args.reps)
 
 
 if __name__ == "__main__":
@@ -257,6 +301,8 @@ if __name__ == "__main__":
         child_plain(a.name, a.mode == "lever", a.seed, a.weights)
     elif len(sys.argv) > 1 and sys.argv[1] == "kerascli-weights":
         child_kerascli_weights(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) > 1 and sys.argv[1] == "plain-inference":
+        child_plain_inference(sys.argv[2], sys.argv[3])
     elif len(sys.argv) > 1 and sys.argv[1] == "compile-seconds":
         child_compile_seconds(sys.argv[2:])
     else:
