@@ -195,16 +195,22 @@ def build_rows(tmp: Path, reps: int) -> None:
 
 
 def mobilenet_row(tmp: Path, reps: int) -> None:
+    import numpy as np
+
     plain, cold, warm = [], [], []
+    weights = {"plain": tmp / "mobilenet-plain.npz", "lever": tmp / "mobilenet-lever.npz"}
     for rep in range(reps):
         env = environment(tmp / f"cache-mobilenet-{rep}")
-        plain.append(run([PY, __file__, "plain", "mobilenet"], env)[0])
-        cold.append(run([PY, __file__, "lever", "mobilenet"], env)[0])
+        plain.append(run([PY, __file__, "plain", "mobilenet", "--weights", str(weights["plain"])], env)[0])
+        cold.append(run([PY, __file__, "lever", "mobilenet", "--weights", str(weights["lever"])], env)[0])
         warm.append(run([PY, __file__, "lever", "mobilenet"], env)[0])
     p, c, w = (statistics.median(v) for v in (plain, cold, warm))
+    ours, theirs = np.load(weights["lever"]), np.load(weights["plain"])
+    same = sum(ours[k].tobytes() == theirs[k].tobytes() for k in ours.files)
     print(
         f"  MobileNetV2(alpha=0.35), 262 variables: with kerascli's lever cold {c:5.1f} s, warm {w:5.1f} s; "
-        f"plain Keras {p:5.1f} s; {p / c:4.1f}x / {p / w:4.1f}x faster ({load()})",
+        f"plain Keras {p:5.1f} s; {p / c:4.1f}x / {p / w:4.1f}x faster; "
+        f"{same}/{len(ours.files)} weight arrays bit-identical ({load()})",
         flush=True,
     )
 

@@ -29,9 +29,11 @@ leaving the context, kerascli
 Exactness: the barriers keep XLA from fusing or re-associating across the
 boundaries eager execution has, and LLVM O1 and O2 contract the same
 multiply-adds, so the weights are bit-identical to what plain Keras draws
-from the same seed (checked for every built-in initializer, LSTM/GRU,
-attention, convolutions and MobileNetV2 by
-`tests/engine/test_initialization.py` and `benchmarks/build_latency.py`). O0
+from the same seed: `tests/engine/test_initialization.py` checks uniform,
+normal, truncated-normal, orthogonal, constant, BatchNorm, GRU and Dropout
+draws, `benchmarks/build_latency.py` configs/resnet.yaml and MobileNetV2
+(while developing it, LSTM, attention, embedding, depthwise, separable and
+transposed convolutions matched too). O0
 would compile faster still but does not contract multiply-adds, which moves
 about half of the draws by one ulp, so it is not used.
 
