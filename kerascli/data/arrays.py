@@ -131,11 +131,12 @@ def read_all(values) -> np.ndarray:
     mapping, whose touched pages would count in the resident set as much as
     the copy) into one array allocated up front, float64 converted per
     block: the peak is the result plus one block. A `RowView`'s rows are
-    scattered into place as their blocks are read, in the view's order.
+    scattered into place as their blocks are read, in the view's order. Other
+    lazy arrays (decoded image files) load through their own `__array__`.
     """
-    if not is_lazy(values):
-        return to_float32(np.asarray(values))
     base, rows = (values.base, values.rows) if isinstance(values, RowView) else (values, None)
+    if not isinstance(base, (np.memmap, ShardedArray)):  # in RAM already, or a reader of its own (image files)
+        return to_float32(np.asarray(values))
     total = len(base)
     out = np.empty((total if rows is None else len(rows),) + tuple(base.shape[1:]), loaded_dtype(base.dtype))
     step = max(1, CHUNK_BYTES // max(1, memory_bytes(base) // max(total, 1)))
