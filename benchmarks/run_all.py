@@ -1,6 +1,6 @@
 """Every benchmark of kerascli against plain Keras, in one run, as one table.
 
-    python benchmarks/run_all.py [--reps 3] [--only startup,iris,mlp,defaults,predict,cnn]
+    python benchmarks/run_all.py [--reps 3] [--only startup,iris,mlp,defaults,predict,cnn,build,memory]
 
 Each row runs kerascli and the hand-written Keras script beside it
 (`benchmarks/plain_*.py`) on the same model, data, backend and settings,
@@ -24,6 +24,10 @@ Rows:
 - cnn: the small CNN of `cnn_pool.py` (28×28×1, batch 128): kerascli, whose
   JAX max pools take the reshape + max path, vs plain Keras on JAX, and vs
   plain Keras on TensorFlow when TensorFlow is installed.
+- build, memory: `build_latency.py` (summary and model building against
+  plain Keras, weight bit-identity, compile seconds of repeated commands) and
+  `memory.py` (in-budget training and streamed predict against tiny runs);
+  they print their own lines.
 """
 
 from __future__ import annotations
@@ -45,7 +49,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 PY = sys.executable
 ROWS = 100_000
-ALL = ("startup", "iris", "mlp", "defaults", "predict", "cnn")
+ALL = ("startup", "iris", "mlp", "defaults", "predict", "cnn", "build", "memory")
+# Benchmarks that print their own rows (kerascli and plain Keras side by side, in their own processes).
+OWN_SCRIPTS = {"build": "build_latency.py", "memory": "memory.py"}
 
 
 def kerascli() -> list[str]:
@@ -449,6 +455,8 @@ def main() -> None:
                 bench_predict(table, env, tmp, args.reps, data)
             elif bench == "cnn":
                 bench_cnn(table, env, tmp, min(args.reps, 2))  # ~2 min per run on a busy 2-core machine
+            elif bench in OWN_SCRIPTS:
+                subprocess.run([PY, str(HERE / OWN_SCRIPTS[bench])], env=env, check=True)
     print()
     print(f"Machine: {machine()}")
     print(

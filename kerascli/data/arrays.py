@@ -124,6 +124,37 @@ def read_rows(values, rows) -> np.ndarray:
     return np.asarray(values[rows])
 
 
+def read_all(values) -> np.ndarray:
+    """All of `values` (a memory map, shards, a row view or an array) in RAM, in its loaded dtype.
+
+    Lazy data is read block by block (`read_rows`, not page faults through a
+    mapping, whose touched pages would count in the resident set as much as
+    the copy) into one array allocated up front, float64 converted per
+    block: the peak is the result plus one block. A `RowView`'s rows are
+    scattered into place as their blocks are read, in the view's order. Other
+    lazy arrays (decoded image files) load through their own `__array__`.
+    """
+    base, rows = (values.base, values.rows) if isinstance(values, RowView) else (values, None)
+    if not isinstance(base, (np.memmap, ShardedArray)):  # in RAM already, or a reader of its own (image files)
+        return to_float32(np.asarray(values))
+    total = len(base)
+    out = np.empty((total if rows is None else len(rows),) + tuple(base.shape[1:]), loaded_dtype(base.dtype))
+    step = max(1, CHUNK_BYTES // max(1, memory_bytes(base) // max(total, 1)))
+    if rows is not None:
+        order = np.argsort(rows, kind="stable")
+        wanted = rows[order]
+    for start in range(0, total, step):
+        stop = min(start + step, total)
+        if rows is None:
+            out[start:stop] = read_rows(base, slice(start, stop))
+            continue
+        lo, hi = np.searchsorted(wanted, [start, stop])
+        if lo < hi:
+            out[order[lo:hi]] = read_rows(base, slice(start, stop))[wanted[lo:hi] - start]
+    release_pages(base)
+    return out
+
+
 def _whole_file_map(values) -> bool:
     if not isinstance(values, np.memmap) or getattr(values, "filename", None) is None or not values.flags.c_contiguous:
         return False
@@ -216,13 +247,6 @@ def memory_bytes(values) -> int:
     """Bytes `values` takes in RAM once loaded (float64 is loaded as float32)."""
     itemsize = loaded_dtype(values.dtype).itemsize
     return int(np.prod(values.shape, dtype=np.int64)) * itemsize
-
-
-def materialise(values) -> np.ndarray:
-    """`values` as an in-memory array (float64 as float32); memory maps of float32 stay mapped."""
-    if isinstance(values, np.memmap) and values.dtype != np.float64:
-        return values
-    return to_float32(np.asarray(values))
 
 
 @dataclasses.dataclass

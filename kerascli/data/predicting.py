@@ -2,8 +2,8 @@
 
 Peak memory does not grow with the number of rows: a CSV or Parquet input is
 read incrementally with pyarrow (`open_csv`, `ParquetFile.iter_batches`), a
-`.npy` input is sliced from its memory map (each chunk's pages released once
-it is predicted); each chunk is a whole number of batches, so the
+`.npy` input is read from its memory map chunk by chunk (`read_rows`; any
+pages touched are released once the chunk is predicted); each chunk is a whole number of batches, so the
 predictions equal those of one `model.predict` over all rows. A reader
 thread reads and checks the next chunk while the model predicts this one.
 Predictions are appended to a temporary file beside the target (CSV or
@@ -28,7 +28,7 @@ import numpy as np
 from kerascli.config.document import Document, Key
 from kerascli.config.spec.data import Source
 from kerascli.config.tables import FILE_SUFFIXES, TABLE_SUFFIXES
-from kerascli.data.arrays import is_lazy, memory_bytes, release_pages, to_float32
+from kerascli.data.arrays import is_lazy, memory_bytes, read_rows, release_pages, to_float32
 from kerascli.data.checks import check_finite, check_inputs, check_rows
 from kerascli.data.encoding import encoded_inputs, input_array
 from kerascli.data.loading import input_selections, selections
@@ -37,11 +37,12 @@ from kerascli.data.selection import names_of
 from kerascli.data.writing import PredictionWriter
 from kerascli.engine.tensors import tensor_name
 
-CHUNK_BYTES = 128 * 2**20
+CHUNK_BYTES = 32 * 2**20
 """About how many bytes of input one chunk holds (rounded to whole batches).
 
 Big enough that `model.predict`'s fixed cost per call is small against the
-chunk's work, small enough that a few chunks in flight stay well under 1 GB.
+chunk's work, small enough that the three chunks in flight (predicted,
+queued, being read) stay near 100 MB whatever the input size.
 """
 CHUNK_ROWS = 1 << 21
 """At most this many rows per chunk (rounded to whole batches)."""
@@ -166,8 +167,8 @@ def read_chunks(
     for start in range(0, n, step):
         chunk = {}
         for name, values in x.items():
-            block = np.asarray(values[start : start + step])  # a view of the memory map, no copy
-            chunk[name] = to_float32(block)
+            # Read (preadv), not sliced from the mapping: fault-around would make more of the file resident.
+            chunk[name] = to_float32(read_rows(values, slice(start, start + step)))
             check_finite(chunk[name], name, doc, key + ("x",), first_row=start)
         kept = {k: np.asarray(v[start : start + step]) for k, v in keep.items()}
         yield Chunk(chunk, functools.partial(_release, x, (start, start + step)), kept)

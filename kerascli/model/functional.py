@@ -29,6 +29,7 @@ from kerascli.config import blocks as block_rules
 from kerascli.config import graph
 from kerascli.config.document import Document, Key, format_key
 from kerascli.config.spec import BlockSpec, ModelSpec, Node
+from kerascli.engine.initialization import deferred_initialization
 from kerascli.engine.keras_import import load_keras
 from kerascli.errors import ConfigError, Problem
 from kerascli.model import applications, freezing, precision
@@ -77,7 +78,8 @@ def build_model(
                 )
             ]
         )
-    return build_graph_model(spec, doc, inputs, _model_name(doc), blocks)
+    with deferred_initialization():  # every weight drawn in one compiled program, see kerascli.engine.initialization
+        return build_graph_model(spec, doc, inputs, _model_name(doc), blocks)
 
 
 def _model_name(doc: Document) -> str:

@@ -153,10 +153,17 @@ def _completed(t: Training, history, metrics: dict, checkpointer, epoch_timer) -
     fit, batch = t.cfg.fit, t.plan.local_batch(t.cfg.fit.batch_size)
     profile = {
         "epoch_seconds": epoch_timer.seconds,
+        "compile_seconds": epoch_timer.compile_seconds,
         "settings": t.settings,
         **fit_summary(epoch_timer.seconds, len(t.train_data), fit.steps_per_epoch, batch),
     }
-    t.run_info.update(status="completed", epochs=checkpointer.epochs_done, timings=t.timer.report(), profile=profile)
+    t.run_info.update(
+        status="completed",
+        epochs=checkpointer.epochs_done,
+        compile_seconds=epoch_timer.compile_seconds,
+        timings=t.timer.report(),
+        profile=profile,
+    )
     if not t.plan.writer:
         return TrainResult(None, history.history, metrics, t.run_info["timings"], profile)
     write_json(t.run_dir / "run.json", t.run_info)

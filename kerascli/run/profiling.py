@@ -1,7 +1,8 @@
 """Where a run's time goes: per-epoch times and the `--profile` table.
 
-`EpochTimer` is a Keras callback with epoch hooks only: it never makes Keras
-wait for the device between batches. The first epoch of a run also pays for
+`EpochTimer` is a Keras callback with epoch hooks and one `async_safe` batch
+hook: it never makes Keras wait for the device between batches. It times the
+first step (`compile_seconds` in `run.json`). The first epoch of a run also pays for
 compiling the train (and test) step, so `first epoch − median later epoch` is
 a fair estimate of compile time, and the later epochs give the steady
 samples per second.
@@ -22,12 +23,29 @@ PHASES = ("validate", "import", "load_data", "build", "fit", "evaluate", "save")
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Records the wall-clock seconds of every epoch (validation included)."""
+    """Records the wall-clock seconds of every epoch (validation included) and of the first step.
+
+    `compile_seconds` is the time from the start of `fit` to the end of its
+    first training step (execution): tracing and compiling the train step,
+    plus that one step. Its batch hook is `async_safe` and returns at once
+    after the first step, so the loop never waits for it.
+    """
+
+    async_safe = True
 
     def __init__(self):
         super().__init__()
         self.seconds: list[float] = []
+        self.compile_seconds: float | None = None
         self._start = None
+        self._fit_start = None
+
+    def on_train_begin(self, logs=None):
+        self._fit_start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.compile_seconds is None and self._fit_start is not None:
+            self.compile_seconds = round(time.perf_counter() - self._fit_start, 4)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
@@ -78,6 +96,8 @@ def render(timings: dict, summary: dict, settings: dict) -> list[str]:
     lines.append(f"  {'total':<12}{total:>9.3f}")
     if summary:
         lines.append(f"  first epoch {summary['first_epoch']:>9.3f}")
+    if summary.get("compile_seconds") is not None:
+        lines.append(f"  first step  {summary['compile_seconds']:>9.3f}  (compiling the train step)")
     if "steady_epoch" in summary:
         lines.append(f"  later epoch {summary['steady_epoch']:>9.3f}  (median)")
         lines.append(f"  compile     {summary['compile_estimate']:>9.3f}  (first epoch - later epoch)")

@@ -1,7 +1,10 @@
 """A rich progress display for `fit()`, replacing Keras' own progress bar.
 
 It shows an epoch bar and a batch bar with the running loss and metrics, and
-prints one line per finished epoch with the validation metrics. It is
+prints one line per finished epoch with the validation metrics. Until the
+first step has run, the batch bar says "compiling…": the first call traces
+and compiles the train step (seconds to minutes), so the wait does not look
+like a hang. It is
 `async_safe`: Keras dispatches its batch hooks on a worker thread, so the
 display never forces the training loop to wait for the device.
 """
@@ -23,6 +26,8 @@ from rich.progress import (
 from kerascli.engine.keras_import import load_keras
 
 keras = load_keras()
+
+COMPILING = "compiling…"  # the batch bar's label until the first step has run
 
 
 def format_logs(logs: dict | None, limit: int = 6) -> str:
@@ -59,6 +64,7 @@ class RichProgress(keras.callbacks.Callback):
         self._progress = None
         self._last = 0.0
         self.label = ""
+        self._stepped = False
 
     def on_train_begin(self, logs=None):
         self._progress = Progress(
@@ -74,7 +80,8 @@ class RichProgress(keras.callbacks.Callback):
         self._progress.start()
         epochs = self.params.get("epochs") or 1
         self._epochs = self._progress.add_task("epoch", total=epochs, metrics="")
-        self._batches = self._progress.add_task("batch", total=self.params.get("steps"), metrics="")
+        self._stepped = False
+        self._batches = self._progress.add_task(COMPILING, total=self.params.get("steps"), metrics="")
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.perf_counter()
@@ -86,6 +93,9 @@ class RichProgress(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         now = time.perf_counter()
         fields = {}
+        if not self._stepped:
+            self._stepped = True
+            fields["description"] = "batch"
         if now - self._last >= self.refresh_seconds:
             fields["metrics"] = format_logs(logs)
             self._last = now

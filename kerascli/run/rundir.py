@@ -14,6 +14,7 @@ from kerascli.config.document import Document
 from kerascli.config.spec import Config
 from kerascli.engine import backend, speed
 from kerascli.engine.keras_import import load_keras
+from kerascli.engine.loading import load_for_inference
 from kerascli.errors import KerasCliError, UsageError
 from kerascli.run.validating import Checked, validate
 
@@ -122,10 +123,10 @@ def open_run(target: str | None, overrides=(), backend_cli=None) -> RunContext:
     """Loads a run's model (safe mode) and vocabularies."""
     run_dir, checked = find_run(target, overrides)
     doc, cfg = checked.doc, checked.cfg
-    keras = load_keras(backend.resolve(backend_cli, cfg.backend))
+    load_keras(backend.resolve(backend_cli, cfg.backend))
     speed.fast_pool(cfg.compile.fast_pool)
     try:
-        model = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
+        model = load_for_inference(run_dir / "model.keras")
     except Exception as exc:  # noqa: BLE001 - a corrupt file raises many types
         raise KerasCliError(f"cannot load {run_dir / 'model.keras'}: {exc}") from None
     labels_file = run_dir / "labels.json"

@@ -30,6 +30,7 @@ from typing import Callable
 from kerascli.atomic import write_json, write_text
 from kerascli.config import spec
 from kerascli.engine import backend, distribution, speed
+from kerascli.engine.initialization import build_optimizer
 from kerascli.engine.keras_import import enable_compilation_cache, load_keras
 from kerascli.errors import ConfigError, Problem
 from kerascli.run import inputs, runinfo
@@ -209,6 +210,7 @@ def compile_model(t: Training) -> None:
             raise ConfigError(
                 [t.doc.problem(("compile",), f"Keras rejected the compile arguments: {clean(exc)}")]
             ) from None
+        build_optimizer(t.model)  # its slots in one compiled program, not one per shape in `fit`
         t.class_weight = inputs.class_weight(t.cfg.fit.class_weight, t.labels, t.doc)
 
 

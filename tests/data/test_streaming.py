@@ -82,6 +82,37 @@ def test_small_data_stays_in_memory():
     assert not feed.streamed and feed.x.dtype == np.float32 and feed.batch_size == 4 and feed.shuffle
 
 
+def test_an_in_budget_split_is_read_once_into_one_array_both_sides_view(tmp_path):
+    n = 1000
+    x = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=np.float64, shape=(n, 3))
+    x[:] = np.arange(3 * n, dtype=np.float64).reshape(n, 3)
+    x.flush()
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    train, val = data.split(data.Arrays({"input": mapped}, {"out": np.arange(n) % 3}), 0.25, 5, None, ("data",))
+    train_feed, val_feed = streaming.fit_feeds(
+        train, val, batch_size=32, validation_batch_size=None, shuffle=True, seed=5, budget=None
+    )
+    assert not train_feed.streamed and train_feed.x.dtype == np.float32
+    assert train_feed.x.base is not None and train_feed.x.base is val_feed.x.base  # one array, two views
+    order = np.random.default_rng(5).permutation(n)  # data.split's seeded order: validation first
+    np.testing.assert_array_equal(val_feed.x, mapped[order[:250]])
+    np.testing.assert_array_equal(train_feed.x, mapped[order[250:]])
+    np.testing.assert_array_equal(train_feed.y, (np.arange(n) % 3)[order[250:]])
+
+
+def test_read_all_reads_a_row_view_in_its_order_in_blocks(tmp_path, monkeypatch):
+    from kerascli.data import arrays
+
+    monkeypatch.setattr(arrays, "CHUNK_BYTES", 64)  # many blocks
+    values = np.lib.format.open_memmap(tmp_path / "v.npy", mode="w+", dtype=np.float32, shape=(50, 2))
+    values[:] = np.arange(100, dtype=np.float32).reshape(50, 2)
+    values.flush()
+    rows = np.array([49, 0, 17, 18, 3, 48])
+    out = arrays.read_all(arrays.RowView(np.load(tmp_path / "v.npy", mmap_mode="r"), rows))
+    np.testing.assert_array_equal(out, values[rows])
+    assert not isinstance(out, np.memmap)
+
+
 def test_npy_appender_writes_a_loadable_file(tmp_path):
     target = tmp_path / "p.npy"
     with predicting.PredictionWriter(target, {}, {}) as writer:

@@ -24,3 +24,25 @@ def test_each_epoch_gets_a_line_with_its_metrics():
     lines = [line for line in out.getvalue().splitlines() if line.startswith("epoch ")]
     assert [line.split()[1] for line in lines] == ["1/2", "2/2"]
     assert all("loss " in line for line in lines)
+
+
+def test_the_batch_bar_says_compiling_until_the_first_step_has_run():
+    from kerascli.engine.keras_import import load_keras
+    from kerascli.run.progress import COMPILING
+
+    keras = load_keras()
+    progress = RichProgress(Console(file=io.StringIO(), width=120))
+    seen = []
+
+    class Watch(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            seen.append(progress._progress.tasks[1].description)
+
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(progress._progress.tasks[1].description)
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", steps_per_execution=1)
+    x, y = np.ones((8, 2), "float32"), np.ones((8, 1), "float32")
+    model.fit(x, y, epochs=1, batch_size=4, verbose=0, callbacks=[progress, Watch()])
+    assert seen == [COMPILING, "batch", "batch"]

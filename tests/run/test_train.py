@@ -53,6 +53,7 @@ def test_train_records_each_phase_in_run_json(workdir):
     info = json.loads((result.run_dir / "run.json").read_text())
     assert info["status"] == "completed"
     assert {"validate", "import", "load_data", "build", "fit", "evaluate", "save", "total"} <= set(info["timings"])
+    assert 0 < info["compile_seconds"] <= info["timings"]["fit"]  # the first step: compiling the train step
     assert sorted(p.name for p in result.run_dir.iterdir()) == [
         "config.yaml",
         "history.json",
