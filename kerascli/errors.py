@@ -8,11 +8,44 @@ The exit code lives on the class, so the CLI only needs to catch the root:
     └── UsageError           exit 2: bad command-line usage (missing run, bad option)
 
 Anything else that escapes is a bug in kerascli and may show its traceback.
+Every line kerascli prints about a problem goes through `printable`: values
+echoed from a config or a data file cannot drive the terminal.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
+
+# C0 and C1 controls (ESC starts terminal sequences), DEL, and the Unicode marks that reorder text.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\t": r"\t", "\n": r"\n", "\r": r"\r"}
+
+
+def _escape(match: re.Match) -> str:
+    char = match.group()
+    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+
+def printable(text: str) -> str:
+    """`text` safe to print on a terminal: control characters written as escapes (`\\x1b`, `\\n`).
+
+    A config or data file can hold ESC sequences that retitle or clear the
+    terminal when echoed; every message kerascli prints goes through this.
+    """
+    return _CONTROL.sub(_escape, text)
+
+
+def excerpt(value, limit: int = 40) -> str:
+    """A short, quoted, printable excerpt of a value read from a file, for a message.
+
+    Data files can be anything readable (a symlink to a secret included): a
+    message shows at most `limit` characters of a cell or a column name.
+    """
+    text = str(value)
+    if len(text) > limit:
+        text = text[:limit] + "..."
+    return "'" + printable(text).replace("'", "\\'") + "'"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,7 +71,7 @@ class Problem:
         if self.line:
             where = f"{where}:{self.line}:{self.col}"
         parts = [p for p in (where, self.path) if p]
-        return ": ".join(parts + [self.message])
+        return printable(": ".join(parts + [self.message]))
 
 
 class KerasCliError(Exception):
@@ -47,8 +80,8 @@ class KerasCliError(Exception):
     exit_code = 1
 
     def lines(self) -> list[str]:
-        """The message, one line per problem."""
-        return [str(self)]
+        """The message, one line per problem, control characters escaped."""
+        return [printable(line) for line in str(self).split("\n")]
 
 
 class ConfigError(KerasCliError):

@@ -7,7 +7,7 @@ into an annotation on the offending line of the pull request's diff.
 
 from __future__ import annotations
 
-from kerascli.errors import Problem
+from kerascli.errors import Problem, printable
 
 FORMATS = ("text", "github")
 
@@ -37,4 +37,5 @@ def github(problem: Problem) -> str:
             props.append(f"col={problem.col}")
     props.append("title=kerascli validate")
     message = f"{problem.path}: {problem.message}" if problem.path else problem.message
+    message = "\n".join(printable(line) for line in message.split("\n"))  # newlines are the format's to escape
     return f"::error {','.join(props)}::{_escape_data(message)}"

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from kerascli import __version__
-from kerascli.errors import KerasCliError, Problem
+from kerascli.errors import KerasCliError, Problem, printable
 
 app = typer.Typer(
     name="kerascli",
@@ -103,8 +103,9 @@ def warn(problem: Problem) -> None:
 
 def fail(lines: list[str], code: int) -> None:
     """Prints one line per problem on stderr, unwrapped, and exits with `code`."""
-    for line in lines:
-        sys.stderr.write(line + "\n")
+    for text in lines:
+        for line in text.split("\n"):
+            sys.stderr.write(printable(line) + "\n")
     raise typer.Exit(code)
 
 

@@ -24,6 +24,7 @@ from kerascli.cli.app import (
     stdout,
     warn,
 )
+from kerascli.errors import printable
 
 
 @app.command()
@@ -76,7 +77,7 @@ def validate(
                 typer.echo(github(problem))  # the Actions runner reads workflow commands from stdout
         fail([p.render() for p in problems], 2)
     for path in configs:
-        typer.echo(f"{path}: ok")
+        typer.echo(printable(f"{path}: ok"))
 
 
 @app.command()

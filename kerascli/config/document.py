@@ -1,40 +1,28 @@
 """YAML → plain data with a line:column for every key, and `--set` overrides.
 
 PyYAML's `safe_load` forgets where things were and silently keeps the last of
-two duplicate keys. kerascli composes the YAML node tree instead, records the
-position of every mapping key and sequence item, refuses duplicate keys and
-non-standard tags, and then builds plain Python data with the safe constructor.
-Nothing here imports Keras.
+two duplicate keys. kerascli composes the YAML node tree instead (bounded in
+size and depth, see `kerascli.config.composing`), records the position of
+every mapping key and sequence item, refuses duplicate keys and non-standard
+tags, and then builds plain Python data with the safe constructor. Nothing
+here imports Keras.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from kerascli.config.composing import LimitError, Loader, compose
 from kerascli.errors import ConfigError, Problem
 
+__all__ = ["Document", "Key", "Loader", "Location", "format_key", "parse", "syntax_problem"]
+
 Key = tuple  # a path into the config: ("model", "layers", 1, "units")
-
-
-class Loader(yaml.SafeLoader):
-    """PyYAML's safe loader, reading `1e-4` as a float as YAML 1.2 does.
-
-    YAML 1.1 (PyYAML) needs a dot (`1.0e-4`) and silently reads `1e-4` as a
-    string, which would reach an optimizer as a learning rate of `"1e-4"`.
-    """
-
-
-Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
 
 
 @dataclasses.dataclass
@@ -115,10 +103,10 @@ def format_key(key: Key) -> str:
 
 
 def parse(text: str, display: str, path: Path) -> Document:
-    """Parses YAML text into a `Document` (see `load`)."""
+    """Parses YAML text into a `Document` (see `kerascli.config.loading.load`)."""
     loader = Loader(text)
     try:
-        node = loader.get_single_node()
+        node = compose(text, loader)
         if node is None:
             raise ConfigError(
                 [
@@ -133,19 +121,12 @@ def parse(text: str, display: str, path: Path) -> Document:
             )
         locations: dict[Key, Location] = {(): Location(display, node.start_mark.line + 1, node.start_mark.column + 1)}
         problems: list[Problem] = []
-        _index(node, (), display, locations, problems)
+        _index(node, (), display, locations, problems, loader)
         if problems:
             raise ConfigError(problems)
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        message = (exc.problem or exc.context or "invalid YAML").strip()
-        if exc.context and exc.problem:
-            message = f"{exc.context.strip()}: {message}"
-        if "python/" in message or "could not determine a constructor" in message:
-            message = f"{message} (YAML tags that build Python objects are never allowed)"
-        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        raise ConfigError([Problem(display, line, col, "", f"YAML syntax error: {message}")]) from None
+        raise ConfigError([syntax_problem(exc, display, text)]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([Problem(display, 0, 0, "", f"YAML error: {exc}")]) from None
     finally:
@@ -170,8 +151,53 @@ def parse(text: str, display: str, path: Path) -> Document:
     return Document(path, display, data, locations)
 
 
-def _index(node, key: Key, display: str, locations: dict, problems: list) -> None:
-    """Records positions of keys/items under `node`; reports duplicate keys and bad tags."""
+def syntax_problem(exc: yaml.MarkedYAMLError, display: str, text: str) -> Problem:
+    """A YAML error as a `Problem` at the parser's position, saying where the open construct began.
+
+    An unclosed `{` is noticed lines later, where the parser gives up: the
+    message names the line it was opened on too (PyYAML's context mark), e.g.
+    `while parsing a flow mapping that starts at line 10, column 12: did not
+    find expected ',' or '}', but found ':'`.
+    """
+    mark = exc.problem_mark or exc.context_mark
+    message = _what_was_found((exc.problem or exc.context or "invalid YAML").strip(), text, mark)
+    if exc.context and exc.problem:
+        context, opened = exc.context.strip(), exc.context_mark
+        if opened is not None and mark is not None and (opened.line, opened.column) != (mark.line, mark.column):
+            context = f"{context} that starts at line {opened.line + 1}, column {opened.column + 1}"
+        message = f"{context}: {message}"
+    if "python/" in message or "could not determine a constructor" in message:
+        message = f"{message} (YAML tags that build Python objects are never allowed)"
+    line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+    if isinstance(exc, LimitError):
+        return Problem(display, line, col, "", message)
+    return Problem(display, line, col, "", f"YAML syntax error: {message}")
+
+
+def _what_was_found(problem: str, text: str, mark) -> str:
+    """libyaml's problem, completed with what it stopped at (as PyYAML's own parser says)."""
+    if mark is None:
+        return problem
+    lines = text.split("\n")
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    char = line[mark.column] if mark.column < len(line) else None
+    if problem == "found character that cannot start any token" and char is not None:
+        hint = " (YAML indents with spaces, not tabs)" if char == "\t" else ""
+        return f"found character {char!r} that cannot start any token{hint}"
+    if problem == "did not find expected key":
+        return f"{problem} (check the indentation of line {mark.line + 1})"
+    if problem.startswith("did not find expected"):
+        at_end = char is None and mark.line >= len(lines) - 1
+        return f"{problem}, but found " + ("the end of the file" if at_end else repr(char or "\n"))
+    return problem
+
+
+def _index(node, key: Key, display: str, locations: dict, problems: list, loader: Loader) -> None:
+    """Records positions of keys/items under `node`; reports duplicate keys and bad tags.
+
+    The tree is bounded (`composing.MAX_NODES` with aliases expanded), so
+    walking each alias again is too.
+    """
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -183,7 +209,7 @@ def _index(node, key: Key, display: str, locations: dict, problems: list) -> Non
                     )
                 )
                 continue
-            name = _scalar(key_node)
+            name = loader.construct_object(key_node)
             mark = key_node.start_mark
             child = key + (name,)
             if name in seen:
@@ -200,12 +226,12 @@ def _index(node, key: Key, display: str, locations: dict, problems: list) -> Non
                 continue
             seen[name] = mark
             locations[child] = Location(display, mark.line + 1, mark.column + 1)
-            _index(value_node, child, display, locations, problems)
+            _index(value_node, child, display, locations, problems, loader)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             mark = item.start_mark
             locations[key + (i,)] = Location(display, mark.line + 1, mark.column + 1)
-            _index(item, key + (i,), display, locations, problems)
+            _index(item, key + (i,), display, locations, problems, loader)
     if not node.tag.startswith("tag:yaml.org,2002:"):
         mark = node.start_mark
         problems.append(
@@ -228,11 +254,3 @@ def _index(node, key: Key, display: str, locations: dict, problems: list) -> Non
                 f"YAML tag '!!{node.tag[len('tag:yaml.org,2002:') :]}' is not allowed: a config can never build Python objects",
             )
         )
-
-
-def _scalar(node) -> Any:
-    loader = Loader("")
-    try:
-        return loader.construct_object(node)
-    finally:
-        loader.dispose()

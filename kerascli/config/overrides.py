@@ -6,7 +6,8 @@ from typing import Any
 
 import yaml
 
-from kerascli.config.document import Document, Key, Loader, Location, format_key
+from kerascli.config.composing import Loader, compose
+from kerascli.config.document import Document, Key, Location, format_key
 from kerascli.errors import ConfigError, Problem
 
 
@@ -38,10 +39,20 @@ def parse_override(text: str) -> tuple[Key, Any]:
     if not key:
         raise ValueError(f"expected KEY=VALUE, got '{text}'")
     try:
-        value = yaml.load(raw_value, Loader=Loader) if raw_value.strip() else None
+        value = _value(raw_value) if raw_value.strip() else None
     except yaml.YAMLError:
         value = raw_value
     return tuple(key), value
+
+
+def _value(text: str) -> Any:
+    """An override's value parsed as YAML, within the same limits as a config file."""
+    loader = Loader(text)
+    try:
+        node = compose(text, loader)
+        return None if node is None else loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def apply_override(doc: Document, text: str) -> None:
