@@ -10,10 +10,16 @@ by chunk to CSV or Parquet.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 CATEGORICAL = "categorical"
 BINARY = "binary"
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP: "CSV injection").
+FORMULA_START = r"^[=+\-@\t\r]"
+PLAIN_NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 
 
 def classifier_outputs(cfg, outputs: list[str]) -> dict[str, str | None]:
@@ -104,3 +110,38 @@ def table(
         headers += h
         cols += c
     return headers, cols
+
+
+def spreadsheet_safe(table):
+    """`table` with every string cell a spreadsheet would run as a formula prefixed with `'`.
+
+    As OWASP advises for CSV files: a cell (or header) starting with `=`,
+    `+`, `-`, `@`, tab or carriage return gets a leading single quote, so
+    `=HYPERLINK(...)` shows as text. Numbers are never touched: numeric
+    columns stay numbers, and a text cell that is a plain number (`-1`,
+    `+2.5`) is not a formula.
+
+    Args:
+        table: a pyarrow table of predictions (and kept input columns).
+
+    Returns:
+        The table, with the same column types.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = []
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            risky = pc.and_(
+                pc.match_substring_regex(column, FORMULA_START),
+                pc.invert(pc.match_substring_regex(column, PLAIN_NUMBER)),
+            )
+            column = pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
+        columns.append(column)
+    return pa.table(columns, names=[_safe_text(n) for n in table.column_names])
+
+
+def _safe_text(text: str) -> str:
+    """One header or label, prefixed with `'` when a spreadsheet would run it as a formula."""
+    return "'" + text if re.match(FORMULA_START, text) and not re.match(PLAIN_NUMBER, text) else text

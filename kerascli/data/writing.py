@@ -2,7 +2,8 @@
 
 Every file goes to a temporary file beside its target (`kerascli.atomic`) and
 is renamed over it once complete, so an interrupted predict leaves the old
-file or none.
+file or none. CSV cells a spreadsheet would run as formulas are prefixed with
+`'` (see `predictions.spreadsheet_safe`).
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ class PredictionWriter:
         headers += more_headers
         cols += more_cols
         table = pa.table({h: pa.array(c.tolist() if c.dtype == object else c) for h, c in zip(headers, cols)})
+        if self.suffix == ".csv":
+            table = predictions.spreadsheet_safe(table)
         if self._table_writer is None:
             tmp = self._temp(self.target)
             if self.suffix == ".csv":
@@ -87,7 +90,7 @@ class PredictionWriter:
 
                 # pyarrow quotes every header name; the header is written as a csv module would.
                 self._csv_handle = open(tmp, "w", newline="", encoding="utf-8")
-                csv.writer(self._csv_handle).writerow(headers)
+                csv.writer(self._csv_handle).writerow(table.column_names)
                 self._csv_handle.flush()
                 self._table_writer = _CsvChunks(self._csv_handle.buffer)
             else:
@@ -131,6 +134,7 @@ class _CsvChunks:
 
     Arrow's "needed" style quotes every string; a chunk whose strings hold no
     `,`, `"` or line break is written unquoted (as a csv module writes it).
+    A chunk holding a cell `spreadsheet_safe` prefixed is quoted too (OWASP).
     """
 
     def __init__(self, handle):
@@ -142,7 +146,7 @@ class _CsvChunks:
         import pyarrow.csv
 
         plain = all(
-            not pc.any(pc.match_substring_regex(table.column(i), '[,"\r\n]')).as_py()
+            not pc.any(pc.match_substring_regex(table.column(i), "[,\"\r\n]|^'[=+\\-@\t\r]")).as_py()
             for i, field in enumerate(table.schema)
             if pa.types.is_string(field.type)
         )
