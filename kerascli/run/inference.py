@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from kerascli.atomic import write_json
@@ -10,7 +9,7 @@ from kerascli.config import spec
 from kerascli.engine.tensors import tensor_name
 from kerascli.errors import ConfigError, KerasCliError, UsageError
 from kerascli.run.inputs import load_training_data
-from kerascli.run.rundir import RunContext, open_run
+from kerascli.run.rundir import RunContext, open_run, read_run_json
 
 
 def _input_names(ctx: RunContext) -> list[str]:
@@ -28,6 +27,9 @@ def evaluate(target=None, overrides=(), backend_cli=None, batch_size=None) -> tu
     from kerascli import data
     from kerascli.data.streaming import feed
 
+    metrics_file = ctx.run_dir / "metrics.json"
+    existing = read_run_json(metrics_file)  # a damaged file is reported before the work, not after
+
     arrays, source = _evaluation_data(ctx, data.Labels(ctx.labels))
     data.check_inputs(ctx.model, arrays.x, ctx.doc, ("data", source, "x"))
     test_feed = feed(arrays, batch_size=batch_size or ctx.cfg.evaluate.batch_size, budget=ctx.cfg.data.memory_budget)
@@ -40,8 +42,6 @@ def evaluate(target=None, overrides=(), backend_cli=None, batch_size=None) -> tu
 
         raise KerasCliError(f"evaluation failed: {clean(exc)}") from None
     metrics = {k: float(v) for k, v in metrics.items()}
-    metrics_file = ctx.run_dir / "metrics.json"
-    existing = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
     existing["test"] = metrics
     existing["test_source"] = source
     write_json(metrics_file, existing)

@@ -1,15 +1,27 @@
-"""Run directories: create one, find the latest, open a finished one, resume an unfinished one."""
+"""Run directories: create one, find the latest, open a finished one, resume an unfinished one.
+
+A new run is checked before any work (a file or a broken link as the output
+directory, a read-only file system, a name too long for a directory) and is
+removed again if even its first files cannot be written; the one process
+writing a run holds its lock (`RunLock`), so a second `--resume` of a run
+still training is refused. The JSON files of a run are read as objects or
+reported as damaged, one line each.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
+import errno
 import json
 import os
 import re
+import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
+from kerascli.atomic import reason, remove_stale_temps
 from kerascli.config.document import Document
 from kerascli.config.spec import Config
 from kerascli.engine import backend, speed
@@ -25,21 +37,140 @@ def safe_name(name: str) -> str:
     return cleaned or "run"
 
 
+MAX_NAME = 200  # characters of a run name: it names a directory, and file systems stop at 255 bytes
+
+
+def check_output_dir(base: str | os.PathLike, name: str) -> None:
+    """Checks, before any work, that runs named `name` can be created under `base`.
+
+    Raises:
+        UsageError: `base` (or a parent) is a file or a broken symbolic link,
+            is read-only, or `name` is too long for a directory name.
+    """
+    if len(safe_name(name).encode()) > MAX_NAME:
+        raise UsageError(
+            f"run name '{safe_name(name)[:40]}...' is {len(name)} characters long; a run name names a "
+            f"directory and is at most {MAX_NAME}: set a shorter 'name' in the config"
+        )
+    path = Path(base).absolute()
+    for folder in [path, *path.parents]:
+        if folder.is_symlink() and not folder.exists():
+            raise UsageError(f"output directory {base}: {folder} is a broken symbolic link (to {os.readlink(folder)})")
+        if folder.exists():
+            if not folder.is_dir():
+                raise UsageError(f"output directory {base}: {folder} is a file, not a directory")
+            if os.statvfs(folder).f_flag & os.ST_RDONLY:
+                raise UsageError(f"output directory {base}: {folder} is on a read-only file system")
+            return
+
+
 def new_run_dir(base: str | os.PathLike, name: str, exact: str | os.PathLike | None = None) -> Path:
-    """Creates `base/name/<timestamp>/` (or `exact`), suffixed `-1`, `-2`... if taken; never reuses a directory."""
+    """Creates `base/name/<timestamp>/` (or `exact`), suffixed `-1`, `-2`... if taken; never reuses a directory.
+
+    Temporary files that killed runs left in earlier runs of `name` are removed.
+
+    Raises:
+        KerasCliError: the directory cannot be created (the message says why).
+    """
     if exact is not None:
         parent, stamp = Path(exact).parent, Path(exact).name
     else:
+        check_output_dir(base, name)
         parent, stamp = Path(base) / safe_name(name), datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    parent.mkdir(parents=True, exist_ok=True)
-    for attempt in range(1000):
-        candidate = parent / (stamp if attempt == 0 else f"{stamp}-{attempt}")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        for earlier in parent.iterdir():
+            if earlier.is_dir():
+                remove_stale_temps(earlier)
+        for attempt in range(1000):
+            candidate = parent / (stamp if attempt == 0 else f"{stamp}-{attempt}")
+            try:
+                candidate.mkdir()
+                return candidate
+            except FileExistsError:
+                continue
+    except OSError as exc:
+        raise KerasCliError(f"cannot create a run directory under {parent}: {reason(exc)}") from None
+    raise KerasCliError(f"cannot create a new run directory under {parent}: 1000 runs started this second")
+
+
+@contextlib.contextmanager
+def removed_on_failure(run_dir: Path) -> Iterator[Path]:
+    """Removes the new `run_dir` (and what is in it) if the block fails: no empty run is left behind."""
+    try:
+        yield run_dir
+    except BaseException:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+
+
+class RunLock:
+    """An exclusive lock on a run directory, held by the one process writing it.
+
+    A second `train --resume` of a run that is still training gets a clear
+    error instead of two processes writing the same files. The lock is the
+    kernel's `flock` on the directory itself (no file is added to the run),
+    so a killed process releases it. Where the file system has no such locks
+    the run is written unlocked, as before.
+
+    Args:
+        run_dir: the run directory.
+    """
+
+    def __init__(self, run_dir: str | os.PathLike):
+        self.run_dir = Path(run_dir)
+        self._fd: int | None = None
+
+    def __enter__(self) -> RunLock:
         try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"cannot create a new run directory under {parent}")
+            import fcntl
+        except ImportError:  # Windows: no flock
+            return self
+        try:
+            fd = os.open(self.run_dir, os.O_RDONLY)
+        except OSError as exc:
+            raise KerasCliError(f"cannot lock {self.run_dir}: {reason(exc)}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise UsageError(
+                    f"{self.run_dir} is in use: another kerascli process is training it; "
+                    f"wait for it to finish (or stop it) first"
+                ) from None
+            return self  # no locks on this file system
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing releases the lock
+            self._fd = None
+
+
+def read_run_json(path: Path) -> dict:
+    """A JSON object a run holds (`run.json`, `metrics.json`, `labels.json`), or {} when missing.
+
+    Raises:
+        KerasCliError: the file is not valid JSON, or not a JSON object.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KerasCliError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise KerasCliError(
+            f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); the run directory is damaged"
+        ) from None
+    if not isinstance(data, dict):
+        kind = {list: "a list", str: "a string"}.get(type(data), f"a {type(data).__name__}")
+        raise KerasCliError(f"{path}: holds {kind}, expected a JSON object; the run directory is damaged")
+    return data
 
 
 def is_run_dir(path: Path) -> bool:
@@ -66,7 +197,7 @@ def resume_config(run_dir) -> Path:
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file() or not (run_dir / "run.json").is_file():
         raise UsageError(f"cannot resume {run_dir}: not a run directory (it has no config.yaml and run.json)")
-    status = json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("status")
+    status = read_run_json(run_dir / "run.json").get("status")
     if status == "completed":
         raise UsageError(f"cannot resume {run_dir}: the run has completed; train a new run instead")
     return run_dir / "config.yaml"
@@ -130,13 +261,30 @@ def open_run(target: str | None, overrides=(), backend_cli=None) -> RunContext:
     except Exception as exc:  # noqa: BLE001 - a corrupt file raises many types
         raise KerasCliError(f"cannot load {run_dir / 'model.keras'}: {exc}") from None
     labels_file = run_dir / "labels.json"
-    labels = json.loads(labels_file.read_text()) if labels_file.is_file() else {}
+    labels = read_labels(labels_file)
     seed = cfg.seed
     if seed is None:
         run_json = run_dir / "run.json"
-        seed = json.loads(run_json.read_text()).get("seed", 0) if run_json.is_file() else 0
+        seed = read_run_json(run_json).get("seed", 0)
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise KerasCliError(
+                f"{run_json}: 'seed' holds {seed!r:.40}, expected an integer; the run directory is damaged"
+            )
     from kerascli.data.vocabulary import Vocabularies
 
     vocab_file = run_dir / "vocabularies.json"
-    vocabularies = Vocabularies.from_json(json.loads(vocab_file.read_text()) if vocab_file.is_file() else {})
+    vocabularies = Vocabularies.from_json(read_run_json(vocab_file))
     return RunContext(run_dir, doc, cfg, model, labels, seed, vocabularies)
+
+
+def read_labels(path: Path) -> dict[str, list]:
+    """A run's class vocabularies (`labels.json`): output name -> list of labels; {} when it has none."""
+    labels = read_run_json(path)
+    for name, vocab in labels.items():
+        if not isinstance(vocab, list) or not all(
+            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in vocab
+        ):
+            raise KerasCliError(
+                f"{path}: '{name}' holds {str(vocab)[:40]}, expected a list of class labels; the run directory is damaged"
+            )
+    return labels

@@ -21,6 +21,7 @@ the current batch with a checkpoint of the last completed epoch (see
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import tempfile
@@ -35,7 +36,7 @@ from kerascli.engine.keras_import import enable_compilation_cache, load_keras
 from kerascli.errors import ConfigError, Problem
 from kerascli.run import inputs, runinfo
 from kerascli.run.fitting import fit_and_save
-from kerascli.run.rundir import new_run_dir, resume_config
+from kerascli.run.rundir import RunLock, check_output_dir, new_run_dir, removed_on_failure, resume_config
 from kerascli.run.session import Hooks, Training, TrainResult
 from kerascli.run.validating import validate
 
@@ -72,22 +73,28 @@ def train(
         The `TrainResult`. The Keras distribution a config sets lasts for
         this call only.
     """
-    try:
-        t = plan(resume_config(resume) if resume is not None else path, overrides, backend_cli, cluster, on_warning)
-        t.hooks = hooks or Hooks()
-        start(t)
-        load_data(t)
-        from kerascli.model.precision import use_policy
+    with contextlib.ExitStack() as held:
+        try:
+            if resume is not None:
+                path = resume_config(resume)
+                held.enter_context(RunLock(resume))  # a run still training refuses a second writer
+            t = plan(path, overrides, backend_cli, cluster, on_warning)
+            t.hooks = hooks or Hooks()
+            if resume is None and t.plan.writer and t.hooks.run_dir is None:
+                check_output_dir(_base(t, output_dir), t.cfg.name or t.doc.path.stem)
+            start(t)
+            load_data(t)
+            from kerascli.model.precision import use_policy
 
-        with use_policy(t.cfg.dtype_policy):  # Keras' policy is global: set for this run only
-            build(t, on_warning, resume)
-            check(t)
-            adapt(t, quiet)
-            compile_model(t)
-            open_run(t, output_dir, resume)
-            return fit_and_save(t, console, quiet, resume)
-    finally:
-        distribution.release()
+            with use_policy(t.cfg.dtype_policy):  # Keras' policy is global: set for this run only
+                build(t, on_warning, resume)
+                check(t)
+                adapt(t, quiet)
+                compile_model(t)
+                open_run(t, output_dir, resume, held)
+                return fit_and_save(t, console, quiet, resume)
+        finally:
+            distribution.release()
 
 
 def plan(path, overrides, backend_cli, cluster, on_warning) -> Training:
@@ -214,25 +221,35 @@ def compile_model(t: Training) -> None:
         t.class_weight = inputs.class_weight(t.cfg.fit.class_weight, t.labels, t.doc)
 
 
-def open_run(t: Training, output_dir, resume) -> None:
+def _base(t: Training, output_dir) -> Path:
+    return Path(output_dir) if output_dir else Path(t.cfg.output.dir)
+
+
+def open_run(t: Training, output_dir, resume, held: contextlib.ExitStack) -> None:
     """Creates (or reopens, on resume) the run directory and writes what is known before fitting.
 
-    Processes other than 0 write into a scratch directory that is removed at
-    the end: every process must still run the same steps (saving a
-    distributed model runs collectives).
+    The new run is locked for this process (held until `train` returns), and
+    removed again if its first files cannot be written (a full disk): no
+    empty run is left behind. Processes other than 0 write into a scratch
+    directory that is removed at the end: every process must still run the
+    same steps (saving a distributed model runs collectives).
     """
     resolved = runinfo.resolved_config(t.doc, t.cfg, t.seed)
-    base = Path(output_dir) if output_dir else Path(t.cfg.output.dir)
+    new = t.plan.writer and resume is None
     if not t.plan.writer:
         t.run_dir = Path(tempfile.mkdtemp(prefix="kerascli-process-"))
+    elif resume is not None:
+        t.run_dir = Path(resume)
     else:
-        t.run_dir = Path(resume) if resume is not None else new_run_dir(base, resolved["name"], t.hooks.run_dir)
+        t.run_dir = new_run_dir(_base(t, output_dir), resolved["name"], t.hooks.run_dir)
+        held.enter_context(RunLock(t.run_dir))
     text = runinfo.config_text(resolved)
-    write_text(t.run_dir / "config.yaml", text)
-    if t.labels:
-        write_json(t.run_dir / "labels.json", dict(t.labels))
-    if t.vocabularies:
-        write_json(t.run_dir / "vocabularies.json", t.vocabularies.to_json())
+    with removed_on_failure(t.run_dir) if new else contextlib.nullcontext():
+        write_text(t.run_dir / "config.yaml", text)
+        if t.labels:
+            write_json(t.run_dir / "labels.json", dict(t.labels))
+        if t.vocabularies:
+            write_json(t.run_dir / "vocabularies.json", t.vocabularies.to_json())
     t.run_info = runinfo.started(t.keras, t.doc, t.seed, text)
     with t.timer.phase("fingerprint"):
         t.run_info.update(runinfo.provenance(t.doc, resolved))
