@@ -10,7 +10,8 @@ import numpy as np
 
 from kerascli.config.document import Document, Key
 from kerascli.data.arrays import Labels
-from kerascli.errors import DataError
+from kerascli.data.selection import listing
+from kerascli.errors import DataError, excerpt
 
 
 def encode(values, name: str, labels: Labels, fit: bool, doc: Document, key: Key):
@@ -36,7 +37,8 @@ def encode(values, name: str, labels: Labels, fit: bool, doc: Document, key: Key
         raise DataError(
             doc.problem(
                 key,
-                f"label(s) {', '.join(map(repr, unknown[:5]))} of '{name}' were not seen in training; known: {', '.join(vocab)}",
+                f"label(s) {', '.join(map(excerpt, unknown[:5]))} of '{name}' were not seen in training; "
+                f"known: {listing([str(v) for v in vocab])}",
             )
         )
     return np.array([index[v] for v in values.tolist()], dtype=np.int32)

@@ -22,8 +22,9 @@ from kerascli.config.tables import FILE_SUFFIXES
 from kerascli.data.arrays import ShardedArray
 from kerascli.data.folders import column as folder_column
 from kerascli.data.folders import folder_kind, index_folder
+from kerascli.data.limits import arrow_reason, memory_budget, npz_declared, size_text
 from kerascli.data.selection import resolve, unknown
-from kerascli.errors import DataError
+from kerascli.errors import DataError, excerpt
 
 
 class Reader:
@@ -80,19 +81,32 @@ class Reader:
         if self.kind == ".npz":
             return list(self._open_npz().files)
         if self.kind == ".csv":
-            return list(self._table.column_names if self._table is not None else self._csv_header())
+            return self._unique(list(self._table.column_names if self._table is not None else self._csv_header()))
         if self.kind == ".parquet":
-            return list(self._parquet_schema().names)
+            return self._unique(list(self._parquet_schema().names))
         if self.folder is not None:
             return self.folder.columns
         return []
+
+    def _unique(self, names: list[str]) -> list[str]:
+        """`names`, checked to name each column once: a repeated name makes any selection ambiguous."""
+        first: dict[str, int] = {}
+        for i, name in enumerate(names):
+            if name in first:
+                self.fail(
+                    self.key + ("path",),
+                    f"{self.path.name} has two columns named {excerpt(name)} (columns {first[name] + 1} and {i + 1}); "
+                    f"column names must be unique",
+                )
+            first[name] = i
+        return names
 
     def _open_npz(self):
         if self._npz is None:
             try:
                 self._npz = np.load(self.path, allow_pickle=False)
             except Exception as exc:  # noqa: BLE001 - any failure means an unreadable file
-                self.fail(self.key + ("path",), f"cannot read {self.path.name}: {exc}")
+                self.fail(self.key + ("path",), f"cannot read {self.path.name}: {arrow_reason(exc)}")
         return self._npz
 
     def _open_csv(self):
@@ -102,7 +116,7 @@ class Reader:
             try:
                 self._table = pyarrow.csv.read_csv(self.path)
             except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
-                self.fail(self.key + ("path",), f"cannot read {self.path.name}: {exc}")
+                self.fail(self.key + ("path",), f"cannot read {self.path.name}: {arrow_reason(exc)}")
         return self._table
 
     def _csv_header(self) -> list[str]:
@@ -112,7 +126,7 @@ class Reader:
         try:
             reader = pyarrow.csv.open_csv(self.path)
         except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
-            self.fail(self.key + ("path",), f"cannot read {self.path.name}: {exc}")
+            self.fail(self.key + ("path",), f"cannot read {self.path.name}: {arrow_reason(exc)}")
         names = list(reader.schema.names)
         reader.close()
         return names
@@ -123,7 +137,7 @@ class Reader:
         try:
             return pyarrow.parquet.read_schema(self.path)
         except Exception as exc:  # noqa: BLE001
-            self.fail(self.key + ("path",), f"cannot read {self.path.name}: {exc}")
+            self.fail(self.key + ("path",), f"cannot read {self.path.name}: {arrow_reason(exc)}")
 
     def _read_columns(self, names: list[str]):
         """A pyarrow table of just `names` (Parquet reads only those columns)."""
@@ -134,7 +148,7 @@ class Reader:
         try:
             return pyarrow.parquet.read_table(self.path, columns=names)
         except Exception as exc:  # noqa: BLE001
-            self.fail(self.key + ("path",), f"cannot read {self.path.name}: {exc}")
+            self.fail(self.key + ("path",), f"cannot read {self.path.name}: {arrow_reason(exc)}")
 
     # -- arrays --------------------------------------------------------------
 
@@ -246,6 +260,7 @@ class Reader:
             names = [selection]
         arrays = []
         for name in names:
+            self._check_npz_size(npz, name, key)
             try:
                 arrays.append(npz[name])
             except Exception as exc:  # noqa: BLE001
@@ -256,6 +271,19 @@ class Reader:
                     )
                 self.fail(key, f"cannot read array '{name}' of {self.path.name}: {exc}")
         return arrays[0] if len(arrays) == 1 else np.stack(arrays, axis=-1)
+
+    def _check_npz_size(self, npz, name: str, key: Key) -> None:
+        """Refuses an `.npz` array whose header declares more than the memory budget, before it is allocated."""
+        declared = npz_declared(npz, name)
+        budget = memory_budget(self.doc)
+        if declared is not None and declared[0] > budget:
+            nbytes, shape, dtype = declared
+            self.fail(
+                key,
+                f"array '{name}' of {self.path.name} declares {size_text(nbytes)} ({dtype} of shape {list(shape)}), "
+                f"more than the memory budget of {size_text(budget)} (data.memory_budget); an .npz is read whole: "
+                f"save a large array as .npy, which is read in pieces",
+            )
 
     def column_names(self, selection, key: Key, targets=()) -> list[str]:
         """The table columns `selection` picks (checked to exist)."""
@@ -303,9 +331,9 @@ class Reader:
                 self.fail(
                     key,
                     f"column '{columns[int(match.group(1))]}' of {self.path.name} is not numeric "
-                    f"({match.group(2)!r}, in the rows after row {rows_read + 1})",
+                    f"({excerpt(match.group(2))}, in the rows after row {rows_read + 1})",
                 )
-            self.fail(self.key + ("path",), f"cannot read {self.path.name}: {exc}")
+            self.fail(self.key + ("path",), f"cannot read {self.path.name}: {arrow_reason(exc)}")
 
 
 def to_matrix(table, names: list[str], where: str, fail, first_row: int = 0) -> np.ndarray:
@@ -330,7 +358,7 @@ def to_matrix(table, names: list[str], where: str, fail, first_row: int = 0) -> 
             values = column.to_numpy(zero_copy_only=False)
             bad = _first_non_numeric(values)
             fail(
-                f"column '{name}' of {where} is not numeric (row {first_row + bad + 2}: {values[bad]!r}); "
+                f"column '{name}' of {where} is not numeric (row {first_row + bad + 2}: {excerpt(values[bad])}); "
                 f"to use it, encode it: data.categories: {{{name}: {{}}}} for categories, or data.text: {{{name}: {{}}}} for free text"
             )
         chunks = column.chunks if hasattr(column, "chunks") else [column]

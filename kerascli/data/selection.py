@@ -13,6 +13,7 @@ import re
 from typing import Callable, NoReturn
 
 from kerascli.config.spec.data import ColumnPattern
+from kerascli.errors import excerpt
 
 Fail = Callable[[str], NoReturn]
 
@@ -28,15 +29,21 @@ def names_of(selection) -> list[str]:
     return [c for v in selection.values() for c in names_of(v)]
 
 
+def listing(names: list[str], limit: int = 20) -> str:
+    """`a, b, c, ... (480 in all)` for a message: at most `limit` names, each a short excerpt (they come from the file)."""
+    shown = [name if len(name) <= 40 else excerpt(name)[1:-1] for name in names[:limit]]
+    return ", ".join(shown) + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
 def unknown(name: str, available: list[str], where: str, noun: str = "column") -> str:
     """The message for a name that is not in the file, with a did-you-mean."""
     hint = difflib.get_close_matches(name, available, n=1)
     if noun == "array":
-        return f"no array '{name}' in {where}; it holds: {', '.join(available)}" + (
+        return f"no array '{name}' in {where}; it holds: {listing(available)}" + (
             f" (did you mean '{hint[0]}'?)" if hint else ""
         )
     return f"no column '{name}' in {where}" + (
-        f" (did you mean '{hint[0]}'?)" if hint else f"; columns are: {', '.join(available)}"
+        f" (did you mean '{hint[0]}'?)" if hint else f"; columns are: {listing(available)}"
     )
 
 
@@ -85,7 +92,6 @@ def resolve(
         fail(
             f"{rule} picks no {noun} of {where}"
             + (" once the excluded and target columns are removed" if picked else "")
-            + f"; {noun}s are: {', '.join(available[:20])}"
-            + (", ..." if len(available) > 20 else "")
+            + f"; {noun}s are: {listing(available)}"
         )
     return names

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import threading
 from typing import Any
 
@@ -31,20 +30,13 @@ from kerascli.data.arrays import (
     release_pages,
     to_float32,
 )
+from kerascli.data.limits import default_budget
 from kerascli.engine.keras_import import load_keras
 
 keras = load_keras()
 
 RELEASE_EVERY_BYTES = 64 * 2**20
 DEFAULT_BATCH_SIZE = 32  # Keras' own default
-
-
-def default_budget() -> int:
-    """A quarter of the machine's physical memory, in bytes."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
-    except (ValueError, OSError, AttributeError):
-        return 2**30
 
 
 @dataclasses.dataclass

@@ -29,11 +29,14 @@ from kerascli.config import blocks as block_rules
 from kerascli.config import graph
 from kerascli.config.document import Document, Key, format_key
 from kerascli.config.spec import BlockSpec, ModelSpec, Node
+from kerascli.config.spec.model import MAX_REPEAT
 from kerascli.engine.initialization import deferred_initialization
 from kerascli.engine.keras_import import load_keras
 from kerascli.errors import ConfigError, Problem
 from kerascli.model import applications, freezing, precision
 from kerascli.model.objects import clean, make_layer
+
+MAX_LAYERS = 10_000  # layers (and block instances) one model may make, every repeat multiplied
 
 keras = load_keras()
 
@@ -129,6 +132,7 @@ class _Builder:
     def __init__(self, doc: Document, blocks: dict[str, BlockSpec]):
         self.doc = doc
         self.blocks = blocks
+        self.made = 0  # layers and block instances made so far: `repeat` in nested blocks multiplies
 
     def fail(self, key: Key, message: str):
         raise ConfigError([self.doc.problem(key, message)])
@@ -248,6 +252,14 @@ class _Builder:
         repeat = block_rules.substitute(node.repeat, params or {})
         if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 1:
             self.fail(key + ("repeat",), f"expected a positive integer, got {repeat!r}")
+        if repeat > MAX_REPEAT:
+            self.fail(key + ("repeat",), f"expected at most {MAX_REPEAT} (the layers this node stacks), got {repeat}")
+        self.made += repeat
+        if self.made > MAX_LAYERS:
+            self.fail(
+                key + ("repeat",),
+                f"the model would have more than {MAX_LAYERS:,} layers (repeat: {repeat} here, in blocks repeated too)",
+            )
         return repeat
 
     def _kwargs(self, node: Node, key: Key, params) -> dict:

@@ -349,3 +349,25 @@ def test_index_of_a_single_output_is_an_error(workdir):
         "config.yaml:7:31: model.layers[1].inputs: 'h' has a single output; write 'h' without /1"
         in info.value.lines()[0]
     )
+
+
+def test_a_repeat_given_by_a_block_parameter_is_bounded(workdir):
+    from kerascli.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        build_text(
+            workdir,
+            """blocks:
+  stack:
+    params: {depth: 1}
+    layers:
+      - {name: d, type: Dense, units: 2, repeat: $depth}
+model:
+  layers:
+    - {name: s, type: stack, depth: 1000000000}
+""",
+        )
+    assert caught.value.lines()[0].endswith(
+        "blocks.stack.layers[0].repeat: in 's' (model.layers[0], line 10): "
+        "expected at most 1000 (the layers this node stacks), got 1000000000"
+    )

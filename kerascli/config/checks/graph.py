@@ -8,7 +8,7 @@ from typing import Any
 from kerascli.config import blocks as block_rules
 from kerascli.config import graph
 from kerascli.config.document import Key, format_key
-from kerascli.config.spec.model import RESERVED_NODE_KEYS, derived_name
+from kerascli.config.spec.model import MAX_REPEAT, RESERVED_NODE_KEYS, derived_name
 
 
 class GraphChecks:
@@ -181,7 +181,9 @@ class GraphChecks:
         """`repeat: N` names layers `<name>_1..N`; none may clash with another node."""
         for i, node in enumerate(nodes):
             repeat = node.get("repeat")
-            if isinstance(repeat, int) and not isinstance(repeat, bool) and repeat > 1:
+            if (
+                isinstance(repeat, int) and not isinstance(repeat, bool) and 1 < repeat <= MAX_REPEAT
+            ):  # the spec refuses more
                 for r in range(1, repeat + 1):
                     made = f"{names[i]}_{r}"
                     if made in first:

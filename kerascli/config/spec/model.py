@@ -30,6 +30,7 @@ NodeInputs = Union[str, list[str], dict[str, Union[str, list[str]]]]
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
 PARAM_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+MAX_REPEAT = 1000  # layers one node may stack: past it a config is a mistake (or an attack), not a model
 ParamRef = Annotated[str, Field(pattern=r"^\$[A-Za-z_][A-Za-z0-9_]*$")]
 """A block parameter used as a value: `$filters`."""
 
@@ -96,9 +97,12 @@ class Node(StrictModel):
     @classmethod
     def _repeat(cls, value, handler):
         try:
-            return handler(value)
+            repeat = handler(value)
         except ValidationError:
             raise ValueError(f"expected a positive integer or a block parameter ($name), got {value!r}") from None
+        if isinstance(repeat, int) and repeat > MAX_REPEAT:
+            raise ValueError(f"expected at most {MAX_REPEAT} (the layers this node stacks), got {repeat}")
+        return repeat
 
     @property
     def kwargs(self) -> dict[str, Any]:
