@@ -6,6 +6,7 @@ import shutil
 
 from conftest import CONFIGS
 from fuzzing import check_cli, mutated_config
+from fuzzing_yaml import yaml_structure
 from hypothesis import HealthCheck, given, settings
 
 SETTINGS = dict(deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -34,3 +35,13 @@ def test_train_one_epoch_never_crashes(text, tmp_path):
     path.write_text(text)
     crash = check_cli(["train", str(path), "--set", "fit.epochs=1", "--quiet", "--output-dir", str(tmp_path / "runs")])
     assert crash is None, f"{text}\n---\n{crash}"
+
+
+@settings(max_examples=80, **SETTINGS)
+@given(data=yaml_structure())
+def test_attacked_yaml_never_crashes_validate(data, tmp_path):
+    _setup(tmp_path)
+    path = tmp_path / "fuzz.yaml"
+    path.write_bytes(data)
+    crash = check_cli(["validate", str(path)])
+    assert crash is None, f"{data[:2000]!r}\n---\n{crash}"

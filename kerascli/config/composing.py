@@ -30,7 +30,7 @@ from yaml.events import (
 )
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-MAX_NODES = 50_000
+MAX_NODES = 20_000
 MAX_DEPTH = 100
 
 # YAML 1.1 allows tab, LF, CR, NEL and the printable ranges; anything else is refused by the
@@ -107,6 +107,7 @@ class _Composer:
         self.anchors: dict[str, tuple] = {}  # anchor -> (node, its size with aliases expanded)
         self.stack: list[_Open] = []
         self.total = 0
+        self.resolved: dict[tuple, str] = {}  # (plain scalar, implicit) -> its tag: resolving runs regexes
 
     def document(self):
         get, stack = self.loader.get_event, self.stack
@@ -145,7 +146,8 @@ class _Composer:
                 problem=f"YAML nested more than {MAX_DEPTH} levels deep; a config is refused past that depth",
                 problem_mark=event.start_mark,
             )
-        self.check_anchor(event)
+        if event.anchor is not None:
+            self.check_anchor(event)
         tag = event.tag
         if tag is None or tag == "!":
             tag = self.loader.resolve(kind, None, event.implicit)
@@ -153,10 +155,14 @@ class _Composer:
         self.stack.append(_Open(kind(tag, [], event.start_mark, None, flow_style=event.flow_style), event.anchor))
 
     def scalar(self, event):
-        self.check_anchor(event)
+        if event.anchor is not None:
+            self.check_anchor(event)
         tag = event.tag
         if tag is None or tag == "!":
-            tag = self.loader.resolve(ScalarNode, event.value, event.implicit)
+            known = (event.value, event.implicit)
+            tag = self.resolved.get(known)
+            if tag is None:
+                tag = self.resolved[known] = self.loader.resolve(ScalarNode, event.value, event.implicit)
         self.count(1, event.start_mark, "this value")
         return ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
 
@@ -175,7 +181,7 @@ class _Composer:
 
     def check_anchor(self, event) -> None:
         name = event.anchor
-        if name is not None and (name in self.anchors or any(o.anchor == name for o in self.stack)):
+        if name in self.anchors or any(o.anchor == name for o in self.stack):
             raise yaml.composer.ComposerError(None, None, f"found duplicate anchor '&{name}'", event.start_mark)
 
     @staticmethod

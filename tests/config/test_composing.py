@@ -36,7 +36,7 @@ def test_alias_bomb_is_refused_at_the_alias_without_expanding_it():
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert message == (
-        "c.yaml:8:35: alias '*a3' repeats 7,381 nodes and takes the config past 50,000 YAML nodes; "
+        "c.yaml:8:15: alias '*a3' repeats 7,381 nodes and takes the config past 20,000 YAML nodes; "
         "a config is refused past that size (an alias counts as the nodes it repeats)"
     )
     assert peak < 50 * 2**20
@@ -50,7 +50,7 @@ def test_aliases_within_the_budget_still_work():
 
 def test_a_large_flat_config_stops_at_the_node_budget():
     text = BODY + "x: [" + ", ".join(["1"] * (composing.MAX_NODES + 10)) + "]\n"
-    assert "takes the config past 50,000 YAML nodes" in problem(text)
+    assert "takes the config past 20,000 YAML nodes" in problem(text)
 
 
 @pytest.mark.parametrize(
@@ -109,3 +109,9 @@ def test_override_values_are_bounded_too():
 def test_libyaml_is_used_when_installed():
     if getattr(yaml, "__with_libyaml__", False):
         assert issubclass(composing.Loader, yaml.CSafeLoader)
+
+
+def test_merge_keys_are_refused_with_what_to_do():
+    assert problem(BODY + "base: &b {units: 3}\nfit: {<<: *b}\n") == (
+        "c.yaml:5:7: fit: YAML merge keys (<<) are not supported: write the keys out, or reuse the whole value with an alias"
+    )
