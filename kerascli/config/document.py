@@ -211,7 +211,9 @@ def _index(node, key: Key, display: str, locations: dict, problems: list, loader
                 continue
             if key_node.tag == "tag:yaml.org,2002:merge":
                 mark = key_node.start_mark
-                message = "YAML merge keys (<<) are not supported: write the keys out, or reuse the whole value with an alias"
+                message = (
+                    "YAML merge keys (<<) are not supported: write the keys out, or reuse the whole value with an alias"
+                )
                 problems.append(Problem(display, mark.line + 1, mark.column + 1, format_key(key), message))
                 continue
             name = loader.construct_object(key_node)
