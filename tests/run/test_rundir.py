@@ -166,3 +166,23 @@ def test_resume_of_a_run_still_training_is_refused(cli, workdir):
         holder.communicate("\n", timeout=30)
     with RunLock(run):  # released when its holder ends
         pass
+
+
+def test_a_new_run_removes_the_temporaries_killed_runs_of_the_same_name_left(tmp_path):
+    from kerascli.run.rundir import new_run_dir
+
+    earlier = new_run_dir(tmp_path, "tiny")
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    stale = earlier / f".model.tmp-{atomic._HOST}-{child.pid}-x1y2.keras"
+    stale.write_bytes(b"half a model")
+    (earlier / "config.yaml").write_text("name: tiny\n")
+    new_run_dir(tmp_path, "tiny")
+    assert sorted(p.name for p in earlier.iterdir()) == ["config.yaml"]
+
+
+def test_schema_to_a_directory_is_one_line(cli, workdir):
+    (workdir / "out").mkdir()
+    result = cli("schema", "-o", "out")
+    assert result.exit_code == 2
+    assert one_line(result) == "cannot write out: it is a directory; give a file name"
