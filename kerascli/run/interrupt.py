@@ -133,6 +133,10 @@ class Checkpointer(keras.callbacks.Callback):
         self._random_states: tuple | None = None
         self._lock = threading.Lock()
 
+    def set_model(self, model):
+        super().set_model(model)
+        self._fit_model = model
+
     def on_train_begin(self, logs=None):
         if self._random_states is not None:
             numpy_state, python_state = self._random_states
@@ -149,7 +153,11 @@ class Checkpointer(keras.callbacks.Callback):
         with self._lock:
             self._last_step = max(self._last_step, batch)
         if self.guard.stopped:
-            self.model.stop_training = True
+            # Not `self.model`: on JAX that property syncs the training state into the
+            # model's variables, and from Keras' callback thread it races the training
+            # loop, which has already donated those buffers to the next step
+            # ("Buffer has been deleted or donated", issue 15 item 4).
+            self._fit_model.stop_training = True
             self._stopped_in_epoch = True
 
     def on_epoch_end(self, epoch, logs=None):
