@@ -87,6 +87,25 @@ class Reader:
             return self.folder.columns
         return []
 
+    def types(self) -> dict[str, str]:
+        """Column types as pyarrow names them (`double`, `int64`, `string`); NPZ keys have none here."""
+        if self.kind == ".csv":
+            schema = self._table.schema if self._table is not None else self._csv_schema()
+        elif self.kind == ".parquet":
+            schema = self._parquet_schema()
+        else:
+            return {}
+        return {field.name: str(field.type) for field in schema}
+
+    def selected_names(self, selection, key: Key, targets=()) -> list[str]:
+        """The columns (tables) or keys (NPZ) `selection` picks, checked to exist."""
+        if self.kind == ".npz":
+            if isinstance(selection, str):
+                selection = [selection]
+            fail = lambda m: self.fail(key, m)  # noqa: E731
+            return resolve(selection, self.names(), self.path.name, fail, targets=list(targets), noun="array")
+        return self.column_names(selection, key, targets)
+
     def _open_npz(self):
         if self._npz is None:
             try:
@@ -100,22 +119,25 @@ class Reader:
             import pyarrow.csv
 
             try:
-                self._table = pyarrow.csv.read_csv(self.path)
+                self._table = pyarrow.csv.read_csv(self.path, read_options=csv_read_options(self.path))
             except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
                 self.fail(self.key + ("path",), f"cannot read {self.path.name}: {exc}")
         return self._table
 
     def _csv_header(self) -> list[str]:
         """The CSV's column names, from its first block only (the file is not read whole)."""
+        return list(self._csv_schema().names)
+
+    def _csv_schema(self):
         import pyarrow.csv
 
         try:
-            reader = pyarrow.csv.open_csv(self.path)
+            reader = pyarrow.csv.open_csv(self.path, read_options=csv_read_options(self.path))
         except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
             self.fail(self.key + ("path",), f"cannot read {self.path.name}: {exc}")
-        names = list(reader.schema.names)
+        schema = reader.schema
         reader.close()
-        return names
+        return schema
 
     def _parquet_schema(self):
         import pyarrow.parquet
@@ -291,7 +313,8 @@ class Reader:
             options = pyarrow.csv.ConvertOptions(
                 include_columns=names, column_types={n: pa.string() if n in strings else pa.float64() for n in names}
             )
-            for batch in pyarrow.csv.open_csv(self.path, convert_options=options):
+            read_options = csv_read_options(self.path)
+            for batch in pyarrow.csv.open_csv(self.path, read_options=read_options, convert_options=options):
                 rows_read += batch.num_rows
                 yield batch
         except DataError:
@@ -355,6 +378,29 @@ def _first_non_numeric(column: np.ndarray) -> int:
 
 def _kind(path: Path) -> str:
     return "dir" if path.is_dir() else path.suffix.lower()
+
+
+def csv_read_options(path: Path):
+    """pyarrow's CSV read options with blocks that hold the header line whole.
+
+    pyarrow reads 1 MB blocks and calls a file whose header does not fit in
+    the first one "Empty CSV file"; a wide table's header can be longer.
+    """
+    import pyarrow.csv
+
+    header_bytes = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            newline = chunk.find(b"\n")
+            header_bytes += len(chunk) if newline < 0 else newline + 1
+            if newline >= 0:
+                break
+    return pyarrow.csv.ReadOptions(block_size=max(1 << 20, 2 * header_bytes))
+
+
+def names_a_file(name: str, doc: Document, key: Key = ()) -> bool:
+    """Whether a selection string names a file of its own rather than a column or key."""
+    return _names_a_file(name, doc, key)
 
 
 def _names_a_file(name: str, doc: Document, key: Key) -> bool:

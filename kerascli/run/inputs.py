@@ -43,6 +43,14 @@ def load_training_data(doc, cfg: spec.Config, seed: int, labels, vocabularies=No
     return train, validation
 
 
+def recorded_columns(doc, cfg: spec.Config) -> dict:
+    """The training input columns by model input, as `run.json` records them (see `data.columns`)."""
+    from kerascli.data.columns import recorded_inputs
+
+    input_names = list(cfg.model.inputs) if cfg.model.inputs else None
+    return recorded_inputs(cfg.data.train, doc, ("data", "train"), input_names)
+
+
 def input_signature(arrays) -> tuple[dict[str, tuple], dict[str, str]]:
     """Per-input sample shapes and dtypes of the data (floats train as float32)."""
     from kerascli.data.arrays import keras_dtype

@@ -39,6 +39,31 @@ def new_run_dir(base: str | os.PathLike, name: str) -> Path:
     raise FileExistsError(f"cannot create a new run directory under {parent}")
 
 
+def planned_run_dir(base: str | os.PathLike, name: str) -> Path:
+    """The path `new_run_dir` would create now, created by `create_run_dir` later.
+
+    The callbacks are built with their paths in the run directory before the
+    directory exists, so that a callback Keras rejects leaves nothing behind.
+    """
+    parent = Path(base) / safe_name(name)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1000):
+        candidate = parent / (stamp if attempt == 0 else f"{stamp}-{attempt}")
+        if not candidate.exists():
+            return candidate
+    raise FileExistsError(f"cannot create a new run directory under {parent}")
+
+
+def create_run_dir(path: Path) -> Path:
+    """Creates the `planned_run_dir` `path`; another run that took it meanwhile is an error."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir()
+    except FileExistsError:
+        raise KerasCliError(f"another run created {path} at the same moment; train again") from None
+    return path
+
+
 def is_run_dir(path: Path) -> bool:
     """Whether `path` holds a finished run (a config and a model)."""
     return (path / "config.yaml").is_file() and (path / "model.keras").is_file()
@@ -114,6 +139,7 @@ class RunContext:
     labels: dict[str, list[str]]
     seed: int
     vocabularies: Any = None
+    inputs: dict = dataclasses.field(default_factory=dict)  # run.json's training input columns (data.columns)
 
 
 def open_run(target: str | None, overrides=(), backend_cli=None) -> RunContext:
@@ -128,12 +154,11 @@ def open_run(target: str | None, overrides=(), backend_cli=None) -> RunContext:
         raise KerasCliError(f"cannot load {run_dir / 'model.keras'}: {exc}") from None
     labels_file = run_dir / "labels.json"
     labels = json.loads(labels_file.read_text()) if labels_file.is_file() else {}
-    seed = cfg.seed
-    if seed is None:
-        run_json = run_dir / "run.json"
-        seed = json.loads(run_json.read_text()).get("seed", 0) if run_json.is_file() else 0
+    run_json = run_dir / "run.json"
+    info = json.loads(run_json.read_text()) if run_json.is_file() else {}
+    seed = cfg.seed if cfg.seed is not None else info.get("seed", 0)
     from kerascli.data.vocabulary import Vocabularies
 
     vocab_file = run_dir / "vocabularies.json"
     vocabularies = Vocabularies.from_json(json.loads(vocab_file.read_text()) if vocab_file.is_file() else {})
-    return RunContext(run_dir, doc, cfg, model, labels, seed, vocabularies)
+    return RunContext(run_dir, doc, cfg, model, labels, seed, vocabularies, info.get("inputs") or {})

@@ -21,6 +21,7 @@ class TrainResult:
     metrics: dict[str, float]
     timings: dict[str, float]
     profile: dict = dataclasses.field(default_factory=dict)
+    metrics_source: str = "validation"  # what `metrics` were measured on: "validation" or "train"
 
 
 @dataclasses.dataclass
@@ -46,6 +47,7 @@ class Training:
     run_info: dict = dataclasses.field(default_factory=dict)
     val_feed: Any = None
     tracker: Any = None  # a `tracking.MlflowTracker` when the config asks for MLflow
+    callbacks: list = dataclasses.field(default_factory=list)
 
 
 def discard_scratch(t: Training) -> None:

@@ -9,6 +9,7 @@ Training reads as the steps a user would list, each a function below:
     check       inputs, targets and classes against the model, before fitting
     adapt       preprocessing layers without state, on the training rows
     compile     optimizer, loss, metrics, steps per execution
+    callbacks   the config's Keras callbacks, their paths in the (planned) run directory
     open_run    the run directory: config.yaml, labels.json, vocabularies.json, run.json
     fit         `model.fit` with the checkpoint, timing and progress callbacks
     save        model.keras, history.json, metrics.json, run.json completed
@@ -16,7 +17,8 @@ Training reads as the steps a user would list, each a function below:
 Everything that can be checked is checked before the run directory is
 created: an invalid config or data leaves nothing behind. Ctrl-C stops after
 the current batch with a checkpoint of the last completed epoch (see
-`kerascli.run.interrupt`).
+`kerascli.run.interrupt`): from the moment the run directory is created, a
+signal never raises, so `run.json` always ends "interrupted".
 """
 
 from __future__ import annotations
@@ -32,9 +34,9 @@ from kerascli.config import spec
 from kerascli.engine import backend, distribution, speed
 from kerascli.engine.keras_import import enable_compilation_cache, load_keras
 from kerascli.errors import ConfigError, Problem
-from kerascli.run import inputs, runinfo
+from kerascli.run import fitting, inputs, runinfo, signals
 from kerascli.run.fitting import fit_and_save
-from kerascli.run.rundir import new_run_dir, resume_config
+from kerascli.run.rundir import create_run_dir, planned_run_dir, resume_config
 from kerascli.run.session import Training, TrainResult
 from kerascli.run.validating import validate
 
@@ -77,8 +79,10 @@ def train(
         check(t)
         adapt(t, quiet)
         compile_model(t)
-        open_run(t, output_dir, resume)
-        return fit_and_save(t, console, quiet, resume)
+        make_callbacks(t, output_dir, resume)
+        with signals.SignalGuard() as guard:
+            open_run(t, resume)
+            return fit_and_save(t, console, quiet, resume, guard)
     finally:
         distribution.release()
 
@@ -193,19 +197,29 @@ def compile_model(t: Training) -> None:
         t.class_weight = inputs.class_weight(t.cfg.fit.class_weight, t.labels, t.doc)
 
 
-def open_run(t: Training, output_dir, resume) -> None:
-    """Creates (or reopens, on resume) the run directory and writes what is known before fitting.
+def make_callbacks(t: Training, output_dir, resume) -> None:
+    """The config's callbacks, built (and so checked by Keras) before the run directory exists.
 
     Processes other than 0 write into a scratch directory that is removed at
     the end: every process must still run the same steps (saving a
     distributed model runs collectives).
     """
-    resolved = runinfo.resolved_config(t.doc, t.cfg, t.seed)
+    from kerascli.model.callbacks import make_callbacks as build_callbacks
+
     base = Path(output_dir) if output_dir else Path(t.cfg.output.dir)
     if not t.plan.writer:
         t.run_dir = Path(tempfile.mkdtemp(prefix="kerascli-process-"))
     else:
-        t.run_dir = Path(resume) if resume is not None else new_run_dir(base, resolved["name"])
+        t.run_dir = Path(resume) if resume is not None else planned_run_dir(base, t.cfg.name or t.doc.path.stem)
+    t.callbacks = build_callbacks(t.cfg, t.doc, t.run_dir)
+    fitting.check_epochs(t)
+
+
+def open_run(t: Training, resume) -> None:
+    """Creates (or reopens, on resume) the run directory and writes what is known before fitting."""
+    if t.plan.writer and resume is None:
+        create_run_dir(t.run_dir)
+    resolved = runinfo.resolved_config(t.doc, t.cfg, t.seed)
     text = runinfo.config_text(resolved)
     write_text(t.run_dir / "config.yaml", text)
     if t.labels:
@@ -219,6 +233,7 @@ def open_run(t: Training, output_dir, resume) -> None:
     # A resumed run keeps where it came from (its config.yaml is what the resume read).
     t.run_info.update({k: previous[k] for k in ("started", "config_files", "source") if k in previous})
     t.run_info["adapted"] = t.adapted
+    t.run_info["inputs"] = inputs.recorded_columns(t.doc, t.cfg)
     if t.plan.active:
         t.run_info["distribution"] = t.plan.describe()
     start_tracking(t, resolved, previous.get("tracking", {}).get("mlflow"))
