@@ -117,6 +117,10 @@ class SignalGuard:
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> SignalGuard:
+        # A signal of this command that arrived earlier but whose KeyboardInterrupt was
+        # swallowed (raised inside a `__del__` or a weakref callback, Python prints
+        # "Exception ignored" and goes on) still stops the run: before fit starts.
+        self.signum = _seen["signum"]
         if _in_main_thread():
             for signum in SIGNAL_NAMES:
                 self._previous[signum] = signal.signal(signum, self._handle)

@@ -10,9 +10,14 @@ import sys
 import threading
 from pathlib import Path
 
+import keras  # noqa: F401 - imported before any signal: an import cut short would break later tests
 import numpy as np
 import pytest
 from conftest import write_config
+
+import kerascli.model.callbacks  # noqa: F401 - likewise (the train command imports them lazily)
+import kerascli.run.fitting
+import kerascli.run.train
 
 CONFIG = """\
 name: sig
@@ -29,7 +34,7 @@ compile:
   optimizer: {type: Adam, learning_rate: 0.01}
   loss: sparse_categorical_crossentropy
   metrics: [accuracy]
-fit: {epochs: 100000, batch_size: 4}
+fit: {epochs: 3000, batch_size: 4}
 """
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -43,21 +48,34 @@ def harmless_signals():
         signal.signal(s, handler)
 
 
-def test_twenty_signals_at_random_moments_always_stop_cleanly(cli, workdir, harmless_signals):
+def test_twenty_signals_at_random_moments_always_stop_cleanly(cli, workdir, harmless_signals, monkeypatch):
     # Before the fix, 9 of 20 such signals ended in "training failed: ... Buffer has been deleted or
     # donated" (exit 1, run.json "failed"): the checkpoint callback read `self.model` on Keras'
     # callback thread, which on JAX syncs the training state mid-step.
     config = write_config(workdir, CONFIG)
     rng = np.random.default_rng(15)
+    senders = []
+
+    def arming(phase):  # starts the clock when `phase` starts
+        def run(*args, **kwargs):
+            if senders[-1][0] is phase:
+                senders[-1][1].start()
+            return phase(*args, **kwargs)
+
+        return run
+
+    plan, fit = kerascli.run.train.plan, kerascli.run.fitting._fit
+    monkeypatch.setattr(kerascli.run.train, "plan", arming(plan))
+    monkeypatch.setattr(kerascli.run.fitting, "_fit", arming(fit))
     resumable = []
     for i in range(20):
         signum = int(rng.choice(SIGNALS))
-        # Some land while the config is checked and the model built, most during fit
-        # (batches, validation, checkpoint writes).
-        sender = threading.Timer(float(rng.uniform(0.0, 1.5)), os.kill, (os.getpid(), signum))
-        sender.start()
+        # Half from the start of `train` (config checks, build, compile, run directory),
+        # half from the start of `fit` (batches, validation, checkpoint writes).
+        phase = plan if i % 2 == 0 else fit
+        senders.append((phase, threading.Timer(float(rng.uniform(0.0, 1.5)), os.kill, (os.getpid(), signum))))
         result = cli("train", config, "--quiet", "-o", f"r{i}")
-        sender.join()
+        senders[-1][1].join()
         assert result.exit_code == 128 + signum, (i, signum, result.output)
         assert "Traceback" not in result.output and "training failed" not in result.output
         runs = list((workdir / f"r{i}").glob("sig/*"))
@@ -73,6 +91,7 @@ def test_twenty_signals_at_random_moments_always_stop_cleanly(cli, workdir, harm
             resumable.append((runs[0], info["epochs"]))
     assert resumable, "no signal landed after a completed epoch; widen the delays"
     run, done = resumable[-1]
+    monkeypatch.undo()  # no more signals
     result = cli("train", "--resume", run, "--quiet", "--set", f"fit.epochs={done + 1}")
     assert result.exit_code == 0, result.output
     info = json.loads((run / "run.json").read_text())
@@ -118,7 +137,7 @@ def test_a_second_ctrl_c_while_exiting_prints_no_traceback(workdir):
 
 
 def test_sigterm_during_predict_exits_143_and_writes_nothing(cli, workdir):
-    config = write_config(workdir, CONFIG.replace("epochs: 100000", "epochs: 1"))
+    config = write_config(workdir, CONFIG.replace("epochs: 3000", "epochs: 1"))
     assert cli("train", config, "--quiet").exit_code == 0
     rows = np.random.default_rng(0).normal(size=(3_000_000, 4)).astype(np.float32)
     np.save(workdir / "many.npy", rows)
