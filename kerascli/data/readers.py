@@ -291,7 +291,7 @@ class Reader:
             self.fail(key, f"{self.path.name} has no rows")
         if target and len(names) == 1:
             return table.column(0).to_numpy(zero_copy_only=False)
-        return to_matrix(table, names, self.path.name, lambda m: self.fail(key, m))
+        return to_matrix(table, names, self.path.name, lambda m: self.fail(key, m), csv=self.kind == ".csv")
 
     def record_batches(self, names: list[str], rows: int, key: Key, strings: tuple[str, ...] = ()) -> Iterator:
         """The columns `names` as pyarrow record batches of about `rows` rows, read incrementally.
@@ -331,12 +331,13 @@ class Reader:
             self.fail(self.key + ("path",), f"cannot read {self.path.name}: {exc}")
 
 
-def to_matrix(table, names: list[str], where: str, fail, first_row: int = 0) -> np.ndarray:
+def to_matrix(table, names: list[str], where: str, fail, first_row: int = 0, csv: bool = False) -> np.ndarray:
     """Columns of a pyarrow table/record batch as one float32 matrix (rows × columns).
 
     Each column is converted chunk by chunk straight into the result, with no
-    float64 intermediate of the whole table. A non-numeric column is an error
-    naming the column and the first offending row (1-based, the header is row 1).
+    float64 intermediate of the whole table. A non-numeric column, or a number
+    float32 cannot hold, is an error naming the column and the file's line
+    (`csv`: the header is line 1) or row (0-based) of the first offending value.
     """
     import pyarrow as pa
 
@@ -352,8 +353,9 @@ def to_matrix(table, names: list[str], where: str, fail, first_row: int = 0) -> 
         ):
             values = column.to_numpy(zero_copy_only=False)
             bad = _first_non_numeric(values)
+            place = _place(first_row + bad, csv)
             fail(
-                f"column '{name}' of {where} is not numeric (row {first_row + bad + 2}: {values[bad]!r}); "
+                f"column '{name}' of {where} is not numeric ({place}: {values[bad]!r}); "
                 f"to use it, encode it: data.categories: {{{name}: {{}}}} for categories, or data.text: {{{name}: {{}}}} for free text"
             )
         chunks = column.chunks if hasattr(column, "chunks") else [column]
@@ -362,9 +364,32 @@ def to_matrix(table, names: list[str], where: str, fail, first_row: int = 0) -> 
             values = chunk.to_numpy(zero_copy_only=False)
             if values.dtype == object:  # nulls in a bool/null column
                 values = np.array([np.nan if v is None else v for v in values], dtype=np.float32)
+            _check_float32_range(values, name, where, fail, first_row + start, csv)
             out[start : start + len(values), j] = values
             start += len(values)
     return out
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _place(row: int, csv: bool) -> str:
+    return f"line {row + 2}" if csv else f"row {row}"
+
+
+def _check_float32_range(values: np.ndarray, name: str, where: str, fail, first_row: int, csv: bool) -> None:
+    """A finite number beyond float32's range would become inf silently (and warn on stderr): an error."""
+    if values.dtype.kind not in "fiu" or values.dtype.itemsize <= 4 or not len(values):
+        return
+    with np.errstate(invalid="ignore"):
+        too_big = np.abs(values.astype(np.float64, copy=False)) > FLOAT32_MAX
+    too_big &= np.isfinite(values)
+    if too_big.any():
+        row = int(np.argmax(too_big))
+        fail(
+            f"{where}: column '{name}', {_place(first_row + row, csv)}: {float(values[row]):g} overflows float32 "
+            f"(the largest is {FLOAT32_MAX:.3g}); rescale the column"
+        )
 
 
 def _first_non_numeric(column: np.ndarray) -> int:
