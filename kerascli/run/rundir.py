@@ -148,10 +148,9 @@ def open_run(target: str | None, overrides=(), backend_cli=None) -> RunContext:
     doc, cfg = checked.doc, checked.cfg
     keras = load_keras(backend.resolve(backend_cli, cfg.backend))
     speed.fast_pool(cfg.compile.fast_pool)
-    try:
-        model = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
-    except Exception as exc:  # noqa: BLE001 - a corrupt file raises many types
-        raise KerasCliError(f"cannot load {run_dir / 'model.keras'}: {exc}") from None
+    from kerascli.model.saved import load_saved
+
+    model = load_saved(keras, run_dir / "model.keras")
     labels_file = run_dir / "labels.json"
     labels = json.loads(labels_file.read_text()) if labels_file.is_file() else {}
     run_json = run_dir / "run.json"
