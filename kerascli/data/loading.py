@@ -36,6 +36,7 @@ def load(
     targets: bool = True,
     encodings: dict | None = None,
     vocabularies: Vocabularies | None = None,
+    head: int | None = None,
 ) -> Arrays:
     """Loads one source.
 
@@ -57,6 +58,7 @@ def load(
         encodings: `data.text` and `data.categories` together, by column.
         vocabularies: the input columns' `Vocabularies`; fitted here for
             encoded columns that have none when `fit_labels`.
+        head: read only the first `head` rows of each file (`validate --deep`).
 
     Returns:
         The `Arrays`.
@@ -66,7 +68,7 @@ def load(
             key, non-numeric inputs, NaN/inf values, mismatched row counts,
             labels unseen in training.
     """
-    reader = Reader(source, doc, key)
+    reader = Reader(source, doc, key, head)
     x_sel, y_sel = selections(source, reader)
     y_names = names_of(y_sel)
     if not targets:

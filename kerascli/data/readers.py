@@ -33,11 +33,13 @@ class Reader:
         source: the source spec.
         doc: the config document (paths are relative to it; errors point into it).
         key: where the source is in the config, e.g. `("data", "train")`.
+        head: read only the first `head` rows (`validate --deep`); None: every row.
     """
 
-    def __init__(self, source: Source, doc: Document, key: Key):
+    def __init__(self, source: Source, doc: Document, key: Key, head: int | None = None):
         self.doc = doc
         self.key = key
+        self.head = head
         self.path = self.resolve(source.path, key + ("path",)) if source.path else None
         self.kind = _kind(self.path) if self.path else None
         self.source = source
@@ -119,7 +121,12 @@ class Reader:
             import pyarrow.csv
 
             try:
-                self._table = pyarrow.csv.read_csv(self.path, read_options=csv_read_options(self.path))
+                if self.head is None:
+                    self._table = pyarrow.csv.read_csv(self.path, read_options=csv_read_options(self.path))
+                else:
+                    self._table = _first_rows(
+                        pyarrow.csv.open_csv(self.path, read_options=csv_read_options(self.path)), self.head
+                    )
             except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
                 self.fail(self.key + ("path",), f"cannot read {self.path.name}: {exc}")
         return self._table
@@ -154,6 +161,10 @@ class Reader:
         import pyarrow.parquet
 
         try:
+            if self.head is not None:
+                return _first_rows(
+                    pyarrow.parquet.ParquetFile(self.path).iter_batches(self.head, columns=names), self.head
+                )
             return pyarrow.parquet.read_table(self.path, columns=names)
         except Exception as exc:  # noqa: BLE001
             self.fail(self.key + ("path",), f"cannot read {self.path.name}: {exc}")
@@ -161,7 +172,11 @@ class Reader:
     # -- arrays --------------------------------------------------------------
 
     def array(self, selection, key: Key, targets: list[str] = (), target: bool = False):
-        """The array that `selection` (column(s), key, pattern or file) names."""
+        """The array that `selection` (column(s), key, pattern or file) names (its first `head` rows)."""
+        values = self._array(selection, key, targets, target)
+        return values if self.head is None else values[: self.head]
+
+    def _array(self, selection, key: Key, targets: list[str] = (), target: bool = False):
         if isinstance(selection, str) and (self.path is None or _names_a_file(selection, self.doc, key)):
             return self._file(selection, key, target)
         if self.path is None:
@@ -212,7 +227,7 @@ class Reader:
         kind = _kind(path)
         if kind in (".npy", "dir"):
             return self.load_npy(path, key, target)
-        sub = Reader(Source(path=str(path)), self.doc, key)
+        sub = Reader(Source(path=str(path)), self.doc, key, self.head)
         if kind == ".npz":
             keys = sub.names()
             if len(keys) != 1:
@@ -403,6 +418,21 @@ def _first_non_numeric(column: np.ndarray) -> int:
 
 def _kind(path: Path) -> str:
     return "dir" if path.is_dir() else path.suffix.lower()
+
+
+def _first_rows(batches, rows: int):
+    """A pyarrow table of the first `rows` rows of an iterator of record batches (the rest is not read)."""
+    import pyarrow as pa
+
+    taken, held = [], 0
+    for batch in batches:
+        taken.append(batch)
+        held += batch.num_rows
+        if held >= rows:
+            break
+    if not taken:
+        raise ValueError("Empty CSV file")
+    return pa.Table.from_batches(taken).slice(0, rows)
 
 
 def csv_read_options(path: Path):
