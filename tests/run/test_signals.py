@@ -48,6 +48,7 @@ def harmless_signals():
         signal.signal(s, handler)
 
 
+@pytest.mark.slow
 def test_twenty_signals_at_random_moments_always_stop_cleanly(cli, workdir, harmless_signals, monkeypatch):
     # Before the fix, 9 of 20 such signals ended in "training failed: ... Buffer has been deleted or
     # donated" (exit 1, run.json "failed"): the checkpoint callback read `self.model` on Keras'
@@ -118,6 +119,7 @@ def _wait_for_line(process: subprocess.Popen, text: str) -> list[str]:
     pytest.fail(f"never printed {text!r}: {''.join(lines)}")
 
 
+@pytest.mark.slow
 def test_a_second_ctrl_c_while_exiting_prints_no_traceback(workdir):
     config = write_config(workdir, CONFIG)
     process = _start(["train", str(config)], workdir)
@@ -136,6 +138,7 @@ def test_a_second_ctrl_c_while_exiting_prints_no_traceback(workdir):
     assert json.loads((run / "run.json").read_text())["status"] == "interrupted"
 
 
+@pytest.mark.slow
 def test_sigterm_during_predict_exits_143_and_writes_nothing(cli, workdir):
     config = write_config(workdir, CONFIG.replace("epochs: 3000", "epochs: 1"))
     assert cli("train", config, "--quiet").exit_code == 0
