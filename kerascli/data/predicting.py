@@ -30,9 +30,10 @@ from kerascli.config.spec.data import Source
 from kerascli.config.tables import FILE_SUFFIXES, TABLE_SUFFIXES
 from kerascli.data.arrays import Origin, is_lazy, memory_bytes, release_pages, to_float32
 from kerascli.data.checks import check_finite, check_inputs, check_rows
+from kerascli.data.conversion import to_matrix
 from kerascli.data.encoding import encoded_inputs, input_array
 from kerascli.data.loading import input_selections, selections
-from kerascli.data.readers import Reader, to_matrix
+from kerascli.data.readers import Reader
 from kerascli.data.selection import names_of
 from kerascli.data.writing import PredictionWriter
 from kerascli.engine.tensors import tensor_name

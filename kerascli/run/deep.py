@@ -56,7 +56,6 @@ def validate_deep(path: str | os.PathLike, overrides=(), backend_cli: str | None
 def _load_heads(t) -> None:
     """The first rows of the training and validation sources (a split is not made of so few rows)."""
     from kerascli import data
-
     from kerascli.model.adapt import check_stack
 
     cfg, doc = t.cfg, t.doc
