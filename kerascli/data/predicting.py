@@ -31,6 +31,7 @@ from kerascli.config.tables import FILE_SUFFIXES, TABLE_SUFFIXES
 from kerascli.data.arrays import Origin, is_lazy, memory_bytes, release_pages, to_float32
 from kerascli.data.checks import check_finite, check_inputs, check_rows
 from kerascli.data.conversion import to_matrix
+from kerascli.data.encoding import encoded_inputs, input_array
 from kerascli.data.loading import input_selections, selections
 from kerascli.data.readers import Reader
 from kerascli.data.selection import names_of
@@ -64,6 +65,9 @@ def predict_to_file(
     output_names: list[str],
     labels: dict,
     kinds: dict,
+    encodings: dict | None = None,
+    vocabularies=None,
+    target_names: dict | None = None,
 ) -> int:
     """Predicts on `source` chunk by chunk and writes the predictions to `target`.
 
@@ -77,6 +81,9 @@ def predict_to_file(
         output_names: the model's output names, in `model.outputs` order.
         labels: class vocabularies by output name (decoded in CSV/Parquet).
         kinds: output name -> "categorical", "binary" or None.
+        encodings: `data.text` and `data.categories` together, by column.
+        vocabularies: the run's input `Vocabularies` (encoded columns).
+        target_names: the training targets' column names by output (headers).
 
     Returns:
         The number of rows predicted.
@@ -86,17 +93,19 @@ def predict_to_file(
             inputs whose shape does not match `model.inputs`.
         UsageError: an unsupported output file type.
     """
-    writer = PredictionWriter(target, labels, kinds)
+    writer = PredictionWriter(target, labels, kinds, target_names)
     input_names = [tensor_name(t) for t in model.inputs]
     rows = 0
+    encoded = {"encodings": encodings or {}, "vocabularies": vocabularies}
     with writer:
         # The next chunk is read and checked (pyarrow and numpy, mostly outside the GIL) while this one is predicted.
-        for x in _prefetch(read_chunks(source, doc, key, input_names, output_names, batch_size, model)):
+        for x in _prefetch(read_chunks(source, doc, key, input_names, output_names, batch_size, model, **encoded)):
             raw = model.predict(dict(x) if len(x) > 1 else next(iter(x.values())), batch_size=batch_size, verbose=0)
             writer.write(
                 raw
                 if isinstance(raw, dict)
-                else dict(zip(output_names, raw if isinstance(raw, (list, tuple)) else [raw]))
+                else dict(zip(output_names, raw if isinstance(raw, (list, tuple)) else [raw])),
+                keep=getattr(x, "keep", None),
             )
             rows += len(next(iter(x.values())))
             if isinstance(x, Chunk):
@@ -112,27 +121,41 @@ def read_chunks(
     output_names: list[str],
     batch_size: int,
     model=None,
+    encodings: dict | None = None,
+    vocabularies=None,
 ) -> Iterator[dict[str, np.ndarray]]:
     """Yields the inputs of `source` chunk by chunk, as float32 (or integer) arrays by input name.
 
     Every chunk is checked (numeric, finite) before it is yielded; the first
-    one also against `model.inputs` when `model` is given.
+    one also against `model.inputs` when `model` is given. Encoded columns
+    are encoded with the run's `vocabularies`. Each chunk's `keep` holds the
+    columns copied into the predictions: a folder's `path`, then `source.keep`.
     """
     reader = Reader(source, doc, key)
     x_sel, y_sel = selections(source, reader)
     targets = names_of(y_sel)
     selected = input_selections(x_sel, input_names, doc, key)
+    encodings = encodings or {}
     if reader.kind in TABLE_SUFFIXES and not any(
         isinstance(s, str) and s.lower().endswith(FILE_SUFFIXES) for s in selected.values()
     ):
-        yield from _table_chunks(reader, selected, targets, key, batch_size, model, doc)
+        yield from _table_chunks(reader, selected, targets, key, batch_size, model, doc, encodings, vocabularies)
         return
     from kerascli.data.arrays import Arrays
 
     x = {
-        name: reader.array(sel, key + (("x", name) if isinstance(x_sel, dict) else ("x",)), targets=targets)
+        name: input_array(
+            reader,
+            sel,
+            key + (("x", name) if isinstance(x_sel, dict) else ("x",)),
+            targets=targets,
+            encodings=encodings,
+            vocabularies=vocabularies,
+            fit=False,
+        )
         for name, sel in selected.items()
     }
+    keep = keep_columns(reader, source, key)
     arrays = Arrays(x, {})
     counts = {len(v) for v in x.values()}
     if len(counts) > 1 or 0 in counts:
@@ -147,15 +170,28 @@ def read_chunks(
             block = np.asarray(values[start : start + step])  # a view of the memory map, no copy
             chunk[name] = to_float32(block)
             check_finite(chunk[name], name, doc, key + ("x",), first_row=start)
-        yield Chunk(chunk, functools.partial(_release, x, (start, start + step)))
+        kept = {k: np.asarray(v[start : start + step]) for k, v in keep.items()}
+        yield Chunk(chunk, functools.partial(_release, x, (start, start + step)), kept)
+
+
+def keep_columns(reader: Reader, source: Source, key: Key) -> dict[str, np.ndarray]:
+    """The columns copied into the predictions of a non-table source: a folder's `path`, then `keep`."""
+    keep = {"path": reader.folder_column("path", key)} if reader.folder is not None else {}
+    for name in source.keep or []:
+        keep[name] = np.asarray(reader.array(name, key + ("keep",), target=True))
+    return keep
 
 
 class Chunk(dict):
-    """Input arrays of one chunk by input name; `release()` once predicted drops its pages."""
+    """Input arrays of one chunk by input name; `release()` once predicted drops its pages.
 
-    def __init__(self, arrays: dict, release=None):
+    `keep` holds the chunk's rows of the columns copied into the predictions.
+    """
+
+    def __init__(self, arrays: dict, release=None, keep: dict | None = None):
         super().__init__(arrays)
         self.release = release or (lambda: None)
+        self.keep = keep or {}
 
 
 def _release(x: dict, rows: tuple[int, int]) -> None:
@@ -164,19 +200,38 @@ def _release(x: dict, rows: tuple[int, int]) -> None:
             release_pages(values, rows)
 
 
-def _table_chunks(reader: Reader, selected: dict, targets: list[str], key: Key, batch_size: int, model, doc: Document):
+def _table_chunks(
+    reader: Reader,
+    selected: dict,
+    targets: list[str],
+    key: Key,
+    batch_size: int,
+    model,
+    doc: Document,
+    encodings: dict,
+    vocabularies,
+):
     columns = {name: reader.column_names(sel, key + ("x",), targets) for name, sel in selected.items()}
-    wanted = list(dict.fromkeys(c for names in columns.values() for c in names))
+    fail = lambda m: reader.fail(key + ("x",), m)  # noqa: E731
+    encoded = encoded_inputs(selected, encodings, vocabularies, fail)
+    keep = reader.column_names(reader.source.keep, key + ("keep",)) if reader.source.keep else []
+    wanted = list(dict.fromkeys([c for names in columns.values() for c in names] + keep))
     step = chunk_rows(batch_size, 4 * len(wanted))
     pending, held, start, checked = [], 0, 0, False
-    fail = lambda m: reader.fail(key + ("x",), m)  # noqa: E731
+
     origin = Origin(reader.path.name, reader.kind == ".csv", columns)
 
     def convert(table, first_row):
-        return {
-            name: to_matrix(table.select(names), names, reader.path.name, fail, first_row, reader.kind == ".csv")
-            for name, names in columns.items()
-        }
+        chunk = Chunk(
+            {
+                name: vocabularies[encoded[name]].encode(table.column(names[0]))
+                if encoded[name]
+                else to_matrix(table.select(names), names, reader.path.name, fail, first_row, reader.kind == ".csv")
+                for name, names in columns.items()
+            }
+        )
+        chunk.keep = {c: table.column(c).to_numpy(zero_copy_only=False) for c in keep}
+        return chunk
 
     import pyarrow as pa
 
@@ -190,7 +245,8 @@ def _table_chunks(reader: Reader, selected: dict, targets: list[str], key: Key, 
             checked = True
         return chunk
 
-    for batch in reader.record_batches(wanted, step, key):
+    strings = tuple(c for c in encoded.values() if c) + tuple(keep)
+    for batch in reader.record_batches(wanted, step, key, strings=strings):
         pending.append(batch)
         held += batch.num_rows
         while held >= step:
