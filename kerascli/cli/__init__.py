@@ -15,11 +15,15 @@ from kerascli.cli import (
     tune,  # noqa: E402, F401, I001
 )
 from kerascli.cli.app import app
+from kerascli.run import signals
 
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+    finally:  # a signal while Python and JAX shut down ends the process quietly
+        signals.exit_at_once_on_signals()
 
 
 __all__ = ["app", "main"]

@@ -17,6 +17,7 @@ from rich.console import Console
 
 from kerascli import __version__
 from kerascli.errors import KerasCliError, Problem, printable
+from kerascli.run import signals
 
 app = typer.Typer(
     name="kerascli",
@@ -66,6 +67,7 @@ BackendOption = Annotated[
     Optional[str],
     typer.Option("--backend", help="Keras backend: jax, tensorflow or torch (overrides the config and KERAS_BACKEND)."),
 ]
+ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
 PluginOption = Annotated[
@@ -110,20 +112,21 @@ def fail(lines: list[str], code: int) -> None:
 
 
 def handled(command):
-    """Turns `KerasCliError` into its message and exit code; Ctrl-C into 130."""
+    """Turns `KerasCliError` into its message and exit code; Ctrl-C into 130, SIGTERM into 143."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
-            return command(*args, **kwargs)
+            with signals.command_signals():
+                return command(*args, **kwargs)
         except KerasCliError as exc:
             if STATE["debug"]:
                 traceback.print_exc()
             fail(exc.lines(), exc.exit_code)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             if STATE["debug"]:
                 traceback.print_exc()
-            fail(["interrupted"], 130)
+            fail([f"interrupted by {signals.signal_name(signals.exit_code(exc) - 128)}"], signals.exit_code(exc))
 
     return wrapper
 

@@ -27,6 +27,17 @@ from kerascli.cli.app import (
 from kerascli.errors import printable
 
 
+def _check(path: Path, overrides: list[str], deep: bool, backend: str | None) -> list:
+    """The warnings of one config; raises its problems (with `deep`, those `train` meets before fitting)."""
+    if deep:
+        from kerascli.run.deep import validate_deep
+
+        return validate_deep(path, overrides, backend)
+    from kerascli.run.validating import validate as check
+
+    return check(path, overrides).warnings
+
+
 @app.command()
 @handled
 def validate(
@@ -42,18 +53,26 @@ def validate(
             help="Problem format: text (file:line:col: ...) or github (GitHub Actions annotations).",
         ),
     ] = "text",
+    deep: Annotated[
+        bool,
+        typer.Option(
+            "--deep",
+            help="Also import Keras, read the first rows of each data source, build and compile the model "
+            "and its callbacks: what train does before its first step (nothing is trained or written).",
+        ),
+    ] = False,
+    backend: BackendOption = None,
 ):
-    """Check configs without training (fast: Keras is not imported unless --plugin is given). Exit 2 on any problem."""
-    from kerascli.errors import ConfigError, Problem
-    from kerascli.run.validating import validate as check
+    """Check configs without training (fast: Keras is not imported unless --plugin or --deep is given). Exit 2 on any problem."""
+    from kerascli.errors import ConfigError, DataError, Problem
 
-    load_plugins(plugin, None)
+    load_plugins(plugin, backend)
     problems: list[Problem] = []
     warnings: list[Problem] = []
     for path in configs:
         try:
-            warnings += check(path, set_ or []).warnings
-        except ConfigError as exc:
+            warnings += _check(path, set_ or [], deep, backend)
+        except (ConfigError, DataError) as exc:
             problems.extend(exc.problems)
     if as_json:
         typer.echo(

@@ -8,7 +8,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from kerascli.cli.app import BackendOption, PluginOption, app, handled, load_plugins, stdout
+from kerascli.cli.app import BackendOption, ForceOption, PluginOption, app, handled, load_plugins, stdout
 
 
 def _templates(incomplete: str) -> list[str]:
@@ -32,14 +32,17 @@ def plot(
             help="The PNG to write (default: RUN/learning_curves.png; ./learning_curves.png for several runs).",
         ),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite --output when comparing several runs.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --output file.")] = False,
 ):
     """Learning curves (loss and each metric, train vs validation) as a PNG; of several runs, overlaid."""
+    from kerascli.run.outputs import check_output
     from kerascli.run.plot import PLOT_FILE, write_comparison, write_plot
     from kerascli.run.rundir import find_run
 
     run_dirs = [find_run(run)[0] for run in runs or [None]]
     if len(run_dirs) == 1:
+        if output is not None:
+            check_output(output, option="--output", suffixes=(".png",), force=force)
         path = write_plot(run_dirs[0], output=output)
     else:
         path = write_comparison(run_dirs, output or Path(PLOT_FILE), force)
@@ -89,12 +92,17 @@ def import_model(
     output: Annotated[
         Optional[Path], typer.Option("--output", "-o", help="The config to write (default: print it).")
     ] = None,
+    force: ForceOption = False,
     backend: BackendOption = None,
     plugin: PluginOption = None,
 ):
     """Write the config that rebuilds an existing Keras model (Sequential, functional, shared layers, nested models)."""
     from kerascli.engine import backend as backends
     from kerascli.model.importer import import_model as run_import
+    from kerascli.run.outputs import check_output
+
+    if output is not None:
+        check_output(output, option="--output", suffixes=(".yaml", ".yml"), force=force, inputs=(model_file,))
 
     backends.activate(backends.resolve(backend))
     load_plugins(plugin, backend)  # custom layers the model file uses

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from kerascli.cli.app import (
     BackendOption,
+    ForceOption,
     JsonOption,
     PluginOption,
     QuietOption,
@@ -134,7 +135,7 @@ def _show_training(result, plot_path, quiet: bool, as_json: bool, cluster) -> No
         return
     console = stdout()
     if not quiet:
-        console.print(metrics_table(result.metrics, "final metrics"))
+        console.print(final_metrics_table(result.history, result.metrics, result.metrics_source))
         console.print(_loss_summary(result.history))
     if plot_path:
         console.print(f"learning curves: {plot_path}")
@@ -182,6 +183,7 @@ def predict(
             help="Predictions file, .csv, .parquet or .npy, written chunk by chunk (default: RUN/predictions.csv).",
         ),
     ] = None,
+    force: ForceOption = False,
     set_: SetOption = None,
     backend: BackendOption = None,
     plugin: PluginOption = None,
@@ -191,7 +193,7 @@ def predict(
     from kerascli.run.inference import predict as run_predict
 
     load_plugins(plugin, backend)
-    path, rows = run_predict(run, set_ or [], backend, batch_size, input_path, output)
+    path, rows = run_predict(run, set_ or [], backend, batch_size, input_path, output, force)
     if as_json:
         typer.echo(json.dumps({"predictions": str(path), "rows": rows}))
         return
@@ -206,6 +208,34 @@ def metrics_table(metrics: dict, title: str) -> Table:
     for name, value in metrics.items():
         table.add_row(name, f"{float(value):.4f}")
     return table
+
+
+def final_metrics_table(history: dict, metrics: dict, source: str) -> Table:
+    """The last epoch's training figures beside the final validation figures, each column labelled.
+
+    Args:
+        history: the run's history (`loss`, `val_loss`, ... per epoch).
+        metrics: the final metrics (`metrics.json`): of the validation data, or
+            of the training data when the run has none (`source` says which).
+        source: "validation" or "train".
+    """
+    train = {k: v[-1] for k, v in history.items() if not k.startswith("val_") and v}
+    names = list(dict.fromkeys([*train, *metrics]))
+    table = Table(title="final metrics", title_justify="left")
+    table.add_column("metric")
+    table.add_column("train (last epoch)", justify="right")
+    if source == "validation":
+        table.add_column("validation", justify="right")
+    for name in names:
+        row = [name, _number(train.get(name) if source == "validation" else metrics.get(name, train.get(name)))]
+        if source == "validation":
+            row.append(_number(metrics.get(name)))
+        table.add_row(*row)
+    return table
+
+
+def _number(value) -> str:
+    return "-" if value is None else f"{float(value):.4f}"
 
 
 def _loss_summary(history: dict) -> str:

@@ -35,7 +35,7 @@ IDENTIFIER_KINDS = (
 NESTED_KINDS = (("activation", "activations"), *IDENTIFIER_KINDS)
 
 # Callback arguments that are file paths; they must stay inside the run directory.
-CALLBACK_PATH_ARGS = ("filepath", "filename", "log_dir", "backup_dir")
+CALLBACK_PATH_ARGS = ("filepath", "filename", "log_dir", "backup_dir", "directory")
 
 # The files kerascli writes into a run directory.
 RUN_FILES = (
@@ -47,6 +47,11 @@ RUN_FILES = (
     "labels.json",
     "vocabularies.json",
 )
+CHECKPOINT_DIR = "checkpoint"  # kerascli's own per-epoch checkpoint (kerascli.run.interrupt)
+PREDICTIONS_FILE = "predictions.csv"  # `predict`'s default output
+PLOT_FILE = "learning_curves.png"  # `plot`'s and `train --plot`'s default output
+# Everything a callback's path must never name: kerascli owns these names in a run directory.
+RUN_OWNED = (*RUN_FILES, CHECKPOINT_DIR, PREDICTIONS_FILE, PLOT_FILE)
 
 # Exported names that a config cannot use safely, per kind. Excluding a name
 # excludes its class, so its aliases go too.

@@ -250,23 +250,56 @@ def memory_bytes(values) -> int:
 
 
 @dataclasses.dataclass
+class Origin:
+    """Where a source's rows come from, so that data errors name the file's own line or row.
+
+    Args:
+        file: the file's name, as messages show it.
+        csv: whether rows are lines of a CSV file (the header is line 1, the first row line 2).
+        columns: the column (or key) names of each input and target array, by name.
+        rows: the file row of each row, once a split has reordered them; None: row i is row i.
+    """
+
+    file: str
+    csv: bool = False
+    columns: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    rows: np.ndarray | None = None
+
+    def place(self, row: int) -> str:
+        """`line 12` (CSV) or `row 10` (arrays, Parquet: 0-based, as NumPy indexes it) of row `row`."""
+        row = int(self.rows[row]) if self.rows is not None else int(row)
+        return f"line {row + 2}" if self.csv else f"row {row}"
+
+    def take(self, rows: np.ndarray) -> Origin:
+        """The origin of `Arrays.take(rows)`."""
+        mapped = self.rows[rows] if self.rows is not None else np.asarray(rows)
+        return dataclasses.replace(self, rows=mapped)
+
+
+@dataclasses.dataclass
 class Arrays:
     """Inputs and targets keyed by model input / output name.
 
     Args:
         x: input arrays, one per model input, all with the same row count.
         y: target arrays, one per model output; empty when the source has none.
+        origin: the file they come from (for messages), when known.
     """
 
     x: dict[str, Any]
     y: dict[str, Any]
+    origin: Origin | None = None
 
     def __len__(self) -> int:
         return len(next(iter(self.x.values())))
 
     def take(self, rows: np.ndarray) -> Arrays:
         """The rows `rows` of every array, in that order; lazy arrays stay lazy."""
-        return Arrays({k: _take(v, rows) for k, v in self.x.items()}, {k: _take(v, rows) for k, v in self.y.items()})
+        return Arrays(
+            {k: _take(v, rows) for k, v in self.x.items()},
+            {k: _take(v, rows) for k, v in self.y.items()},
+            self.origin.take(rows) if self.origin is not None else None,
+        )
 
     def lazy_bytes(self) -> int:
         """RAM the lazy (memory-mapped) arrays would take if loaded."""

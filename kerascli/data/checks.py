@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from kerascli.config.document import Document, Key
-from kerascli.data.arrays import Arrays, RowView, row_chunks
+from kerascli.data.arrays import Arrays, Origin, RowView, row_chunks
 from kerascli.engine.tensors import tensor_name
 from kerascli.errors import DataError
 
@@ -37,26 +37,52 @@ def check_rows(arrays: Arrays, doc: Document, key: Key) -> None:
         _fail(doc, key, "the data has no rows")
     for kind, group in (("x", arrays.x), ("y", arrays.y)):
         for name, values in group.items():
-            check_finite(values, name, doc, key + (kind,))
+            check_finite(values, name, doc, key + (kind,), origin=arrays.origin)
 
 
-def check_finite(values, name: str, doc: Document, key: Key, first_row: int = 0) -> None:
-    """Raises a `DataError` if floating-point `values` hold NaN or inf (count + first row)."""
+def check_finite(values, name: str, doc: Document, key: Key, first_row: int = 0, origin: Origin | None = None) -> None:
+    """Raises a `DataError` if floating-point `values` hold NaN or inf.
+
+    The message names the file, the column and the file's own line (CSV) or
+    row of the first bad value, and how many rows are bad:
+    `tiny-nan.csv: column 'b', line 3: NaN (an empty cell reads as NaN)`.
+
+    Args:
+        values: an input or target array.
+        name: the model input or output it feeds.
+        doc: the config document.
+        key: where the source is in the config.
+        first_row: the file row of `values[0]` (streamed chunks).
+        origin: the file the rows come from, when known.
+    """
     if not np.issubdtype(values.dtype, np.floating) or not len(values):
         return
     if getattr(getattr(values, "base", values), "known_finite", False):
         return  # decoded images: pixels are never NaN, and scanning would decode every file
     count, first = 0, None
-    for start, block in row_chunks(values):
-        if np.isfinite(np.add.reduce(block, axis=None)):
-            continue  # NaN or inf makes the sum non-finite (so may an overflow: then the exact check runs)
-        bad = ~np.isfinite(block.reshape(len(block), -1)).all(axis=1)
-        if bad.any():
-            count += int(bad.sum())
-            if first is None:
-                first = start + int(np.argmax(bad))
+    with np.errstate(all="ignore"):
+        for start, block in row_chunks(values):
+            if np.isfinite(np.add.reduce(block, axis=None)):
+                continue  # NaN or inf makes the sum non-finite (so may an overflow: then the exact check runs)
+            bad = ~np.isfinite(block.reshape(len(block), -1)).all(axis=1)
+            if bad.any():
+                count += int(bad.sum())
+                if first is None:
+                    row = int(np.argmax(bad))
+                    first = (start + row, block.reshape(len(block), -1)[row])
     if count:
-        _fail(doc, key, f"{count} row(s) of '{name}' hold NaN, inf or an empty value (first: row {first + first_row})")
+        _fail(doc, key, _non_finite_message(name, first_row + first[0], first[1], count, origin))
+
+
+def _non_finite_message(name: str, row: int, values: np.ndarray, count: int, origin: Origin | None) -> str:
+    column = int(np.argmax(~np.isfinite(values)))
+    value = values[column]
+    what = "NaN (an empty cell reads as NaN)" if np.isnan(value) else f"{'-' if value < 0 else ''}inf"
+    columns = origin.columns.get(name) if origin is not None else None
+    place = origin.place(row) if origin is not None else f"row {row}"
+    where = f"column '{columns[column]}'" if columns and len(columns) == values.size else f"'{name}'"
+    more = f" ({count} rows hold NaN or inf)" if count > 1 else ""
+    return f"{origin.file + ': ' if origin is not None else ''}{where}, {place}: {what}{more}"
 
 
 def check_inputs(model, x: dict, doc: Document, key: Key, model_key: Key | None = None) -> None:
@@ -119,12 +145,24 @@ def check_classes(model, arrays: Arrays, kinds: dict, doc: Document, key: Key) -
             low, high, what = 0, 1, "0 to 1 (a binary output)"
         else:
             continue
+        integers = kind == CATEGORICAL  # sparse categorical labels index classes: 0.5 is no class
         for start, block in row_chunks(values):
             flat = block.reshape(len(block), -1)
-            bad = ((flat < low) | (flat > high)).any(axis=1)
+            outside = (flat < low) | (flat > high)
+            if integers and np.issubdtype(flat.dtype, np.floating):
+                outside |= flat != np.floor(flat)
+            bad = outside.any(axis=1)
             if bad.any():
                 row = int(np.argmax(bad))
-                label = flat[row][(flat[row] < low) | (flat[row] > high)][0]
+                label = flat[row][outside[row]][0]
                 label = int(label) if float(label).is_integer() else float(label)
-                file_row = int(values.rows[start + row]) if isinstance(values, RowView) else start + row
-                _fail(doc, key + ("y",), f"label {label} of '{name}' (row {file_row}) is outside {what}")
+                if arrays.origin is not None:  # the file's own line or row, also after a split
+                    place = f"{arrays.origin.file}: {arrays.origin.place(start + row)}"
+                else:
+                    place = f"row {int(values.rows[start + row]) if isinstance(values, RowView) else start + row}"
+                problem = (
+                    f"is not a class index: sparse labels are the integers {low} to {high}"
+                    if isinstance(label, float)
+                    else f"is outside {what}"
+                )
+                _fail(doc, key + ("y",), f"label {label} of '{name}' ({place}) {problem}")

@@ -13,11 +13,11 @@ import numpy as np
 
 from kerascli.config.document import Document, Key
 from kerascli.config.spec.data import Source
-from kerascli.data.arrays import DEFAULT_INPUT, Arrays, Labels
+from kerascli.data.arrays import DEFAULT_INPUT, Arrays, Labels, Origin
 from kerascli.data.checks import check_rows
 from kerascli.data.encoding import input_array
 from kerascli.data.labels import encode
-from kerascli.data.readers import Reader
+from kerascli.data.readers import Reader, names_a_file
 from kerascli.data.selection import names_of
 from kerascli.data.vocabulary import Vocabularies
 from kerascli.errors import DataError
@@ -36,6 +36,7 @@ def load(
     targets: bool = True,
     encodings: dict | None = None,
     vocabularies: Vocabularies | None = None,
+    head: int | None = None,
 ) -> Arrays:
     """Loads one source.
 
@@ -57,6 +58,7 @@ def load(
         encodings: `data.text` and `data.categories` together, by column.
         vocabularies: the input columns' `Vocabularies`; fitted here for
             encoded columns that have none when `fit_labels`.
+        head: read only the first `head` rows of each file (`validate --deep`).
 
     Returns:
         The `Arrays`.
@@ -66,26 +68,60 @@ def load(
             key, non-numeric inputs, NaN/inf values, mismatched row counts,
             labels unseen in training.
     """
-    reader = Reader(source, doc, key)
+    reader = Reader(source, doc, key, head)
     x_sel, y_sel = selections(source, reader)
     y_names = names_of(y_sel)
     if not targets:
         y_sel = None
         need_y = False
     y_selected = target_selections(y_sel, output_names, need_y, doc, key)
+    x_selected = input_selections(x_sel, input_names, doc, key)
+    check_no_target_leak(reader, x_selected, y_selected, doc, key)
     y = {name: reader.array(sel, key + _sub("y", name, y_sel), target=True) for name, sel in y_selected.items()}
     encoded = {"encodings": encodings or {}, "vocabularies": vocabularies, "fit": fit_labels}
     x = {
         name: input_array(reader, sel, key + _sub("x", name, x_sel), targets=y_names, **encoded)
-        for name, sel in input_selections(x_sel, input_names, doc, key).items()
+        for name, sel in x_selected.items()
     }
     for name, values in list(y.items()):
         if fit_labels and name not in labels and reader.folder is not None and names_of(y_selected[name]) == ["label"]:
             labels[name] = list(reader.folder.classes)  # Keras' class_names: every class folder, empty ones too
         y[name] = encode(values, name, labels, fit_labels, doc, key + ("y",))
-    arrays = Arrays(x, y)
+    arrays = Arrays(x, y, origin_of(reader, {**x_selected, **y_selected}, y_names, key))
     check_rows(arrays, doc, key)
     return arrays
+
+
+def origin_of(reader: Reader, selected: dict, targets: list[str], key: Key) -> Origin | None:
+    """The file the arrays come from and the column names of each, for messages."""
+    if reader.path is None:
+        return None
+    columns = {}
+    if reader.kind in (".csv", ".parquet", ".npz"):
+        for name, selection in selected.items():
+            if not (isinstance(selection, str) and names_a_file(selection, reader.doc, key)):
+                picked = reader.selected_names(selection, key, targets if name not in targets else ())
+                columns[name] = picked
+    return Origin(reader.path.name, reader.kind == ".csv", columns)
+
+
+def check_no_target_leak(reader: Reader, x_selected: dict, y_selected: dict, doc: Document, key: Key) -> None:
+    """An input that lists a target column would learn the answer from the question: refused.
+
+    Raises:
+        DataError: naming the column that is both an input and a target.
+    """
+    targets = {c for sel in y_selected.values() for c in names_of(sel) if not names_a_file(c, doc, key)}
+    for selection in x_selected.values():
+        leaked = [c for c in names_of(selection) if c in targets]
+        if leaked:
+            raise DataError(
+                doc.problem(
+                    key + ("x",),
+                    f"'{leaked[0]}' is both an input column and the target: the model would read the answer "
+                    f"(a target leak); remove it from 'x'",
+                )
+            )
 
 
 def selections(source: Source, reader: Reader):

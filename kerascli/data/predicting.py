@@ -28,11 +28,12 @@ import numpy as np
 from kerascli.config.document import Document, Key
 from kerascli.config.spec.data import Source
 from kerascli.config.tables import FILE_SUFFIXES, TABLE_SUFFIXES
-from kerascli.data.arrays import is_lazy, memory_bytes, read_rows, release_pages, to_float32
+from kerascli.data.arrays import Origin, is_lazy, memory_bytes, read_rows, release_pages, to_float32
 from kerascli.data.checks import check_finite, check_inputs, check_rows
+from kerascli.data.conversion import to_matrix
 from kerascli.data.encoding import encoded_inputs, input_array
 from kerascli.data.loading import input_selections, selections
-from kerascli.data.readers import Reader, to_matrix
+from kerascli.data.readers import Reader
 from kerascli.data.selection import names_of
 from kerascli.data.writing import PredictionWriter
 from kerascli.engine.tensors import tensor_name
@@ -219,12 +220,14 @@ def _table_chunks(
     step = chunk_rows(batch_size, 4 * len(wanted))
     pending, held, start, checked = [], 0, 0, False
 
+    origin = Origin(reader.path.name, reader.kind == ".csv", columns)
+
     def convert(table, first_row):
         chunk = Chunk(
             {
                 name: vocabularies[encoded[name]].encode(table.column(names[0]))
                 if encoded[name]
-                else to_matrix(table.select(names), names, reader.path.name, fail, first_row)
+                else to_matrix(table.select(names), names, reader.path.name, fail, first_row, reader.kind == ".csv")
                 for name, names in columns.items()
             }
         )
@@ -237,7 +240,7 @@ def _table_chunks(
         nonlocal checked
         chunk = convert(table, first_row)
         for name, values in chunk.items():
-            check_finite(values, name, doc, key + ("x",), first_row=first_row)
+            check_finite(values, name, doc, key + ("x",), first_row=first_row, origin=origin)
         if not checked and model is not None:
             check_inputs(model, chunk, doc, key + ("x",))
             checked = True

@@ -20,6 +20,7 @@ from kerascli.config.document import Document, Key
 from kerascli.config.spec.data import IMAGE_KEYS, ColumnPattern, Source
 from kerascli.config.tables import FILE_SUFFIXES
 from kerascli.data.arrays import ShardedArray
+from kerascli.data.conversion import csv_read_options, first_rows, to_matrix
 from kerascli.data.folders import column as folder_column
 from kerascli.data.folders import folder_kind, index_folder
 from kerascli.data.limits import arrow_reason, memory_budget, npz_declared, size_text
@@ -34,11 +35,13 @@ class Reader:
         source: the source spec.
         doc: the config document (paths are relative to it; errors point into it).
         key: where the source is in the config, e.g. `("data", "train")`.
+        head: read only the first `head` rows (`validate --deep`); None: every row.
     """
 
-    def __init__(self, source: Source, doc: Document, key: Key):
+    def __init__(self, source: Source, doc: Document, key: Key, head: int | None = None):
         self.doc = doc
         self.key = key
+        self.head = head
         self.path = self.resolve(source.path, key + ("path",)) if source.path else None
         self.kind = _kind(self.path) if self.path else None
         self.source = source
@@ -101,6 +104,25 @@ class Reader:
             first[name] = i
         return names
 
+    def types(self) -> dict[str, str]:
+        """Column types as pyarrow names them (`double`, `int64`, `string`); NPZ keys have none here."""
+        if self.kind == ".csv":
+            schema = self._table.schema if self._table is not None else self._csv_schema()
+        elif self.kind == ".parquet":
+            schema = self._parquet_schema()
+        else:
+            return {}
+        return {field.name: str(field.type) for field in schema}
+
+    def selected_names(self, selection, key: Key, targets=()) -> list[str]:
+        """The columns (tables) or keys (NPZ) `selection` picks, checked to exist."""
+        if self.kind == ".npz":
+            if isinstance(selection, str):
+                selection = [selection]
+            fail = lambda m: self.fail(key, m)  # noqa: E731
+            return resolve(selection, self.names(), self.path.name, fail, targets=list(targets), noun="array")
+        return self.column_names(selection, key, targets)
+
     def _open_npz(self):
         if self._npz is None:
             try:
@@ -114,22 +136,30 @@ class Reader:
             import pyarrow.csv
 
             try:
-                self._table = pyarrow.csv.read_csv(self.path)
+                if self.head is None:
+                    self._table = pyarrow.csv.read_csv(self.path, read_options=csv_read_options(self.path))
+                else:
+                    self._table = first_rows(
+                        pyarrow.csv.open_csv(self.path, read_options=csv_read_options(self.path)), self.head
+                    )
             except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
                 self.fail(self.key + ("path",), f"cannot read {self.path.name}: {arrow_reason(exc)}")
         return self._table
 
     def _csv_header(self) -> list[str]:
         """The CSV's column names, from its first block only (the file is not read whole)."""
+        return list(self._csv_schema().names)
+
+    def _csv_schema(self):
         import pyarrow.csv
 
         try:
-            reader = pyarrow.csv.open_csv(self.path)
+            reader = pyarrow.csv.open_csv(self.path, read_options=csv_read_options(self.path))
         except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
             self.fail(self.key + ("path",), f"cannot read {self.path.name}: {arrow_reason(exc)}")
-        names = list(reader.schema.names)
+        schema = reader.schema
         reader.close()
-        return names
+        return schema
 
     def _parquet_schema(self):
         import pyarrow.parquet
@@ -146,6 +176,10 @@ class Reader:
         import pyarrow.parquet
 
         try:
+            if self.head is not None:
+                return first_rows(
+                    pyarrow.parquet.ParquetFile(self.path).iter_batches(self.head, columns=names), self.head
+                )
             return pyarrow.parquet.read_table(self.path, columns=names)
         except Exception as exc:  # noqa: BLE001
             self.fail(self.key + ("path",), f"cannot read {self.path.name}: {arrow_reason(exc)}")
@@ -153,7 +187,11 @@ class Reader:
     # -- arrays --------------------------------------------------------------
 
     def array(self, selection, key: Key, targets: list[str] = (), target: bool = False):
-        """The array that `selection` (column(s), key, pattern or file) names."""
+        """The array that `selection` (column(s), key, pattern or file) names (its first `head` rows)."""
+        values = self._array(selection, key, targets, target)
+        return values if self.head is None else values[: self.head]
+
+    def _array(self, selection, key: Key, targets: list[str] = (), target: bool = False):
         if isinstance(selection, str) and (self.path is None or _names_a_file(selection, self.doc, key)):
             return self._file(selection, key, target)
         if self.path is None:
@@ -204,7 +242,7 @@ class Reader:
         kind = _kind(path)
         if kind in (".npy", "dir"):
             return self.load_npy(path, key, target)
-        sub = Reader(Source(path=str(path)), self.doc, key)
+        sub = Reader(Source(path=str(path)), self.doc, key, self.head)
         if kind == ".npz":
             keys = sub.names()
             if len(keys) != 1:
@@ -297,7 +335,7 @@ class Reader:
             self.fail(key, f"{self.path.name} has no rows")
         if target and len(names) == 1:
             return table.column(0).to_numpy(zero_copy_only=False)
-        return to_matrix(table, names, self.path.name, lambda m: self.fail(key, m))
+        return to_matrix(table, names, self.path.name, lambda m: self.fail(key, m), csv=self.kind == ".csv")
 
     def record_batches(self, names: list[str], rows: int, key: Key, strings: tuple[str, ...] = ()) -> Iterator:
         """The columns `names` as pyarrow record batches of about `rows` rows, read incrementally.
@@ -319,7 +357,8 @@ class Reader:
             options = pyarrow.csv.ConvertOptions(
                 include_columns=names, column_types={n: pa.string() if n in strings else pa.float64() for n in names}
             )
-            for batch in pyarrow.csv.open_csv(self.path, convert_options=options):
+            read_options = csv_read_options(self.path)
+            for batch in pyarrow.csv.open_csv(self.path, read_options=read_options, convert_options=options):
                 rows_read += batch.num_rows
                 yield batch
         except DataError:
@@ -336,53 +375,13 @@ class Reader:
             self.fail(self.key + ("path",), f"cannot read {self.path.name}: {arrow_reason(exc)}")
 
 
-def to_matrix(table, names: list[str], where: str, fail, first_row: int = 0) -> np.ndarray:
-    """Columns of a pyarrow table/record batch as one float32 matrix (rows × columns).
-
-    Each column is converted chunk by chunk straight into the result, with no
-    float64 intermediate of the whole table. A non-numeric column is an error
-    naming the column and the first offending row (1-based, the header is row 1).
-    """
-    import pyarrow as pa
-
-    out = np.empty((table.num_rows, len(names)), dtype=np.float32)
-    for j, name in enumerate(names):
-        column = table.column(j)
-        kind = column.type
-        if not (
-            pa.types.is_integer(kind)
-            or pa.types.is_floating(kind)
-            or pa.types.is_boolean(kind)
-            or pa.types.is_null(kind)
-        ):
-            values = column.to_numpy(zero_copy_only=False)
-            bad = _first_non_numeric(values)
-            fail(
-                f"column '{name}' of {where} is not numeric (row {first_row + bad + 2}: {excerpt(values[bad])}); "
-                f"to use it, encode it: data.categories: {{{name}: {{}}}} for categories, or data.text: {{{name}: {{}}}} for free text"
-            )
-        chunks = column.chunks if hasattr(column, "chunks") else [column]
-        start = 0
-        for chunk in chunks:
-            values = chunk.to_numpy(zero_copy_only=False)
-            if values.dtype == object:  # nulls in a bool/null column
-                values = np.array([np.nan if v is None else v for v in values], dtype=np.float32)
-            out[start : start + len(values), j] = values
-            start += len(values)
-    return out
-
-
-def _first_non_numeric(column: np.ndarray) -> int:
-    for i, value in enumerate(column):
-        try:
-            float(value)
-        except (TypeError, ValueError):
-            return i
-    return 0
-
-
 def _kind(path: Path) -> str:
     return "dir" if path.is_dir() else path.suffix.lower()
+
+
+def names_a_file(name: str, doc: Document, key: Key = ()) -> bool:
+    """Whether a selection string names a file of its own rather than a column or key."""
+    return _names_a_file(name, doc, key)
 
 
 def _names_a_file(name: str, doc: Document, key: Key) -> bool:

@@ -6,7 +6,7 @@ import importlib.util
 from pathlib import Path
 
 from kerascli.config.catalog import load_catalog
-from kerascli.config.checks.safety import outside_run_dir
+from kerascli.config.checks.safety import callback_path_problem
 from kerascli.config.document import Document
 from kerascli.config.spec import Config
 from kerascli.config.tables import CALLBACK_PATH_ARGS
@@ -87,16 +87,10 @@ def make_callbacks(config: Config, doc: Document, run_dir, specs=None, prefix=("
             )
         for path_arg in CALLBACK_PATH_ARGS:
             if path_arg in kwargs:
-                target = Path(str(kwargs[path_arg]))
-                if outside_run_dir(str(kwargs[path_arg])):
-                    raise ConfigError(
-                        [
-                            doc.problem(
-                                key + (path_arg,), f"expected a path inside the run directory, got '{kwargs[path_arg]}'"
-                            )
-                        ]
-                    )
-                kwargs[path_arg] = str(Path(run_dir) / target)
+                message = callback_path_problem(str(kwargs[path_arg]))
+                if message:
+                    raise ConfigError([doc.problem(key + (path_arg,), message)])
+                kwargs[path_arg] = str(Path(run_dir) / str(kwargs[path_arg]))
         try:
             callbacks.append(cls(**kwargs))
         except Exception as exc:  # noqa: BLE001

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from kerascli.atomic import atomic_path, write_json
-from kerascli.errors import KerasCliError
+from kerascli.errors import ConfigError, KerasCliError
 from kerascli.run import interrupt
 from kerascli.run.profiling import EpochTimer, fit_summary
 from kerascli.run.progress import RichProgress
 from kerascli.run.session import Training, TrainResult, discard_scratch
+from kerascli.run.signals import Interrupted, SignalGuard
 
 
-def fit_and_save(t: Training, console, quiet: bool, resume) -> TrainResult:
+def fit_and_save(t: Training, console, quiet: bool, resume, guard: SignalGuard) -> TrainResult:
     """Fits the compiled model of `t` into its run directory and saves the results.
 
     A signal, a diverged loss or a Keras error marks `run.json` as
-    interrupted or failed (with the epochs done) before it is raised.
+    interrupted or failed (with the epochs done) before it is raised. `guard`
+    is active from before the run directory exists: a signal never raises in
+    here, it stops `fit` after the current batch (or before it starts).
     """
-    guard = interrupt.SignalGuard()
     checkpointer = interrupt.Checkpointer(t.run_dir, guard, save_epochs=t.hooks.checkpoints)
     checkpointer.set_model(t.model)
     runner = None
@@ -30,11 +30,9 @@ def fit_and_save(t: Training, console, quiet: bool, resume) -> TrainResult:
     epochs_done = checkpointer.restore(resume) if resume is not None else 0
     if resume is not None:
         t.run_info["resumed_from_epoch"] = epochs_done
-    write_json(t.run_dir / "run.json", t.run_info)
+    guard.on_exit = lambda: _record_failure(t, Interrupted("stopped at once by a second signal"), checkpointer)
     epoch_timer = EpochTimer()
-    from kerascli.model.callbacks import make_callbacks
-
-    callbacks = make_callbacks(t.cfg, t.doc, t.run_dir) + [checkpointer, epoch_timer, *t.hooks.callbacks]
+    callbacks = [*t.callbacks, checkpointer, epoch_timer, *t.hooks.callbacks]
     if t.tracker is not None:  # after the checkpointer, which decides whether an epoch completed
         t.tracker.completed_epochs = lambda: checkpointer.epochs_done
         callbacks.append(t.tracker)
@@ -42,11 +40,15 @@ def fit_and_save(t: Training, console, quiet: bool, resume) -> TrainResult:
     if progress is not None:
         callbacks.append(progress)
     try:
-        with t.timer.phase("fit"), guard if t.hooks.signals else contextlib.nullcontext():
-            if runner is not None:
-                history = runner.fit(lambda start, end, cbs: _fit(t, cbs, start, end), callbacks, guard, progress)
-            else:
-                history = _fit(t, callbacks, max(t.cfg.fit.initial_epoch, epochs_done))
+        if resume is not None:
+            write_json(t.run_dir / "run.json", t.run_info)
+        history = None
+        if not guard.stopped:
+            with t.timer.phase("fit"):
+                if runner is not None:
+                    history = runner.fit(lambda start, end, cbs: _fit(t, cbs, start, end), callbacks, guard, progress)
+                else:
+                    history = _fit(t, callbacks, max(t.cfg.fit.initial_epoch, epochs_done))
         interrupt.check_outcome(guard, checkpointer, t.run_dir)
         # The whole run's epochs, those before a --resume included.
         history.history, history.epoch = checkpointer.history, list(range(checkpointer.epochs_done))
@@ -64,8 +66,43 @@ def fit_and_save(t: Training, console, quiet: bool, resume) -> TrainResult:
 
         raise KerasCliError(f"training failed: {clean(exc)} (run directory: {t.run_dir})") from exc
     finally:
+        guard.on_exit = None
         discard_scratch(t)
     return _completed(t, history, metrics, checkpointer, epoch_timer)
+
+
+def check_epochs(t: Training) -> None:
+    """`fit.initial_epoch` must leave epochs to train, `steps_per_epoch` must fit the data.
+
+    Keras trains nothing when `initial_epoch >= epochs` and stops at the end of
+    the data when `steps_per_epoch` asks for more batches than it holds (the
+    run then ends "completed" with an empty history).
+
+    Raises:
+        ConfigError: at the key that makes the run train nothing.
+    """
+    fit = t.cfg.fit
+    problems = []
+    if fit.initial_epoch >= fit.epochs:
+        problems.append(
+            t.doc.problem(
+                ("fit", "initial_epoch"),
+                f"initial_epoch {fit.initial_epoch} leaves no epoch to train: expected less than epochs ({fit.epochs})",
+            )
+        )
+    if fit.steps_per_epoch:
+        batches = -(-len(t.train_data) // t.plan.local_batch(fit.batch_size))
+        if fit.steps_per_epoch > batches:
+            problems.append(
+                t.doc.problem(
+                    ("fit", "steps_per_epoch"),
+                    f"steps_per_epoch {fit.steps_per_epoch} is more than the {batches} batch(es) of "
+                    f"{fit.batch_size} rows that the {len(t.train_data)} training rows make: "
+                    f"expected at most {batches}",
+                )
+            )
+    if problems:
+        raise ConfigError(problems)
 
 
 def _fit(t: Training, callbacks: list, initial_epoch: int, epochs: int | None = None):
@@ -139,7 +176,7 @@ def _save(t: Training, history, metrics: dict) -> None:
 def _record_failure(t: Training, exc: BaseException, checkpointer) -> None:
     from kerascli.model.objects import clean
 
-    interrupted = isinstance(exc, (KeyboardInterrupt, interrupt.Interrupted))
+    interrupted = isinstance(exc, (KeyboardInterrupt, Interrupted))
     t.run_info.update(
         status="interrupted" if interrupted else "failed",
         epochs=checkpointer.epochs_done,
@@ -164,10 +201,11 @@ def _completed(t: Training, history, metrics: dict, checkpointer, epoch_timer) -
         timings=t.timer.report(),
         profile=profile,
     )
+    source = "validation" if t.validation is not None else "train"
     if not t.plan.writer:
-        return TrainResult(None, history.history, metrics, t.run_info["timings"], profile)
+        return TrainResult(None, history.history, metrics, t.run_info["timings"], profile, source)
     write_json(t.run_dir / "run.json", t.run_info)
     checkpointer.discard()
     if t.tracker is not None:
         t.tracker.finish(t.run_dir, "completed")
-    return TrainResult(t.run_dir, history.history, metrics, t.run_info["timings"], profile)
+    return TrainResult(t.run_dir, history.history, metrics, t.run_info["timings"], profile, source)

@@ -6,9 +6,12 @@ from pathlib import Path
 
 from kerascli.atomic import write_json
 from kerascli.config import spec
+from kerascli.config.tables import PREDICTION_SUFFIXES, PREDICTIONS_FILE
+from kerascli.data.columns import select_recorded
 from kerascli.engine.tensors import tensor_name
-from kerascli.errors import ConfigError, KerasCliError, UsageError
+from kerascli.errors import ConfigError, KerasCliError, Problem, UsageError
 from kerascli.run.inputs import load_training_data
+from kerascli.run.outputs import check_output
 from kerascli.run.rundir import RunContext, open_run, read_run_json
 
 
@@ -56,37 +59,55 @@ def _evaluation_data(ctx: RunContext, labels):
     names = {"input_names": _input_names(ctx), "output_names": cfg.model.output_names(), "labels": labels}
     names.update(encodings=cfg.data.encoded(), vocabularies=ctx.vocabularies)
     if cfg.data.test is not None:
-        return data.load(cfg.data.test.like(cfg.data.train), doc, ("data", "test"), **names), "test"
+        source = select_recorded(cfg.data.test.like(cfg.data.train), ctx.inputs, doc, ("data", "test"))
+        return data.load(source, doc, ("data", "test"), **names), "test"
     if isinstance(cfg.data.validation, spec.Split):
         return load_training_data(doc, cfg, ctx.seed, labels, ctx.vocabularies)[1], "validation"
     if cfg.data.validation is not None:
-        return data.load(cfg.data.validation.like(cfg.data.train), doc, ("data", "validation"), **names), "validation"
+        source = select_recorded(cfg.data.validation.like(cfg.data.train), ctx.inputs, doc, ("data", "validation"))
+        return data.load(source, doc, ("data", "validation"), **names), "validation"
     raise ConfigError(
         [doc.problem(("data",), "nothing to evaluate on: the config has neither data.test nor data.validation")]
     )
 
 
 def predict(
-    target=None, overrides=(), backend_cli=None, batch_size=None, input_path=None, output_path=None
+    target=None, overrides=(), backend_cli=None, batch_size=None, input_path=None, output_path=None, force=False
 ) -> tuple[Path, int]:
     """Predictions of a run on `--input` (or `data.predict`), written to a file.
+
+    Args:
+        force: replace an existing `output_path` (never the input itself).
 
     Returns:
         `(predictions_file, rows)`.
     """
+    if output_path is not None:
+        check_output(output_path, option="--output", suffixes=PREDICTION_SUFFIXES, force=force, inputs=(input_path,))
     ctx = open_run(target, overrides, backend_cli)
     from kerascli.data import predictions
     from kerascli.data.predicting import predict_to_file
 
     cfg = ctx.cfg
+    doc = ctx.doc if input_path is None else CommandLineInput(ctx.doc, input_path)
     source = _predict_source(cfg, input_path).like(cfg.data.train)
+    if source.x == (cfg.data.train.x if cfg.data.train else None):  # the training columns, by name
+        source = select_recorded(source, ctx.inputs, doc, ("data", "predict"))
     outputs = cfg.model.output_names()
-    target_file = Path(output_path) if output_path else ctx.run_dir / "predictions.csv"
+    target_file = Path(output_path) if output_path else ctx.run_dir / PREDICTIONS_FILE
+    if source.path is not None:  # data.predict's own file: never overwritten either
+        check_output(
+            target_file,
+            option="--output",
+            suffixes=PREDICTION_SUFFIXES,
+            force=True,
+            inputs=(ctx.doc.base_dir / source.path,),
+        )
     try:  # streamed: chunks read, predicted and appended to the file one by one
         rows = predict_to_file(
             ctx.model,
             source,
-            ctx.doc,
+            doc,
             ("data", "predict"),
             target=target_file,
             batch_size=batch_size or cfg.predict.batch_size,
@@ -104,6 +125,28 @@ def predict(
 
         raise KerasCliError(f"prediction failed: {clean(exc)}") from None
     return target_file, rows
+
+
+class CommandLineInput:
+    """The run's config document, except that problems point at the `--input` file.
+
+    A column missing from `predict --input new.csv` is about `new.csv`, not
+    about the line of the run's `config.yaml` that named the training file.
+
+    Args:
+        doc: the run's config document (paths are still relative to it).
+        path: the `--input` file, as the user typed it.
+    """
+
+    def __init__(self, doc, path):
+        self._doc = doc
+        self.path = str(path)
+
+    def problem(self, key, message: str) -> Problem:
+        return Problem(self.path, 0, 0, "--input", message)
+
+    def __getattr__(self, name):
+        return getattr(self._doc, name)
 
 
 def _predict_source(cfg: spec.Config, input_path) -> spec.Source:

@@ -6,8 +6,9 @@ from kerascli.config import spec
 from kerascli.errors import ConfigError
 
 
-def load_training_data(doc, cfg: spec.Config, seed: int, labels, vocabularies=None):
-    """Training and validation `Arrays` as the config describes them (encoded columns' vocabularies fitted on train)."""
+def load_training_data(doc, cfg: spec.Config, seed: int, labels, vocabularies=None, head: int | None = None):
+    """Training and validation `Arrays` as the config describes them (encoded columns' vocabularies fitted on
+    train; the first `head` rows of each file when given)."""
     from kerascli import data
 
     if cfg.data.train is None:
@@ -24,6 +25,7 @@ def load_training_data(doc, cfg: spec.Config, seed: int, labels, vocabularies=No
         fit_labels=True,
         encodings=cfg.data.encoded(),
         vocabularies=vocabularies,
+        head=head,
     )
     validation = None
     if isinstance(cfg.data.validation, spec.Split):
@@ -39,8 +41,17 @@ def load_training_data(doc, cfg: spec.Config, seed: int, labels, vocabularies=No
             labels=labels,
             encodings=cfg.data.encoded(),
             vocabularies=vocabularies,
+            head=head,
         )
     return train, validation
+
+
+def recorded_columns(doc, cfg: spec.Config) -> dict:
+    """The training input columns by model input, as `run.json` records them (see `data.columns`)."""
+    from kerascli.data.columns import recorded_inputs
+
+    input_names = list(cfg.model.inputs) if cfg.model.inputs else None
+    return recorded_inputs(cfg.data.train, doc, ("data", "train"), input_names)
 
 
 def input_signature(arrays) -> tuple[dict[str, tuple], dict[str, str]]:

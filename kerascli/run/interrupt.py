@@ -2,7 +2,7 @@
 
 Training runs for hours and gets killed. Three things keep finished work:
 
-- `SignalGuard` turns the first SIGINT/SIGTERM into a request to stop after
+- `SignalGuard` (`kerascli.run.signals`) turns the first SIGINT/SIGTERM into a request to stop after
   the current batch; a second one exits at once (the last checkpoint stays).
 - `Checkpointer`, a Keras callback, writes a checkpoint after every completed
   epoch: every model variable (weights, and the seed-generator states of
@@ -26,7 +26,6 @@ import json
 import math
 import os
 import random
-import signal
 import sys
 import threading
 from pathlib import Path
@@ -34,67 +33,16 @@ from pathlib import Path
 import numpy as np
 
 from kerascli.atomic import write_json
+from kerascli.config.tables import CHECKPOINT_DIR
 from kerascli.engine.keras_import import load_keras
 from kerascli.errors import KerasCliError, UsageError
+from kerascli.run.signals import Interrupted, SignalGuard, signal_name
+
+__all__ = ["Checkpointer", "Interrupted", "SignalGuard", "check_outcome", "read_state", "write_quietly"]
 
 keras = load_keras()
 
-CHECKPOINT_DIR = "checkpoint"
 STATE_FILE = "checkpoint.json"
-SIGNAL_NAMES = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
-
-
-class Interrupted(KerasCliError):
-    """Training stopped on a signal; exit 130 (SIGINT) or 143 (SIGTERM)."""
-
-    def __init__(self, message: str, signum: int = signal.SIGINT):
-        super().__init__(message)
-        self.exit_code = 128 + int(signum)
-
-
-class SignalGuard:
-    """While active, SIGINT/SIGTERM ask training to stop instead of killing it.
-
-    The first signal sets `signum` (checked by `Checkpointer` after each
-    batch); a second one prints a line and exits the process at once with
-    `128 + signum`. Outside the main thread (where Python cannot install
-    handlers) the guard does nothing.
-    """
-
-    def __init__(self):
-        self.signum: int | None = None
-        self._previous: dict[int, object] = {}
-
-    def __enter__(self) -> SignalGuard:
-        if threading.current_thread() is threading.main_thread():
-            for signum in SIGNAL_NAMES:
-                self._previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-        self._previous.clear()
-
-    def _handle(self, signum, frame) -> None:
-        if self.signum is not None:
-            sys.stderr.write(
-                f"{SIGNAL_NAMES.get(signum, signum)} again: exiting now; "
-                "the checkpoint of the last completed epoch is kept\n"
-            )
-            sys.stderr.flush()
-            os._exit(128 + signum)
-        self.signum = signum
-        sys.stderr.write(
-            f"{SIGNAL_NAMES.get(signum, signum)} received: stopping after the current batch "
-            "(press Ctrl-C again to exit at once)\n"
-        )
-        sys.stderr.flush()
-
-    @property
-    def stopped(self) -> bool:
-        """Whether a signal asked training to stop."""
-        return self.signum is not None
 
 
 class Checkpointer(keras.callbacks.Callback):
@@ -156,7 +104,7 @@ class Checkpointer(keras.callbacks.Callback):
             # Not `self.model`: on JAX that property syncs the training state into the
             # model's variables, and from Keras' callback thread it races the training
             # loop, which has already donated those buffers to the next step
-            # ("Buffer has been deleted or donated", issue 15 item 4).
+            # ("Buffer has been deleted or donated", issue 15 item 4; tests/run/test_signals.py).
             self._fit_model.stop_training = True
             self._stopped_in_epoch = True
 
@@ -313,7 +261,7 @@ def check_outcome(guard: SignalGuard, checkpointer: Checkpointer, run_dir: Path)
     if guard.stopped:
         write_json(run_dir / "history.json", checkpointer.history)
         raise Interrupted(
-            f"interrupted by {SIGNAL_NAMES.get(guard.signum, guard.signum)} after {done} completed epoch(s); "
+            f"interrupted by {signal_name(guard.signum)} after {done} completed epoch(s); "
             f"history.json and a checkpoint are saved; continue with: kerascli train --resume {run_dir}",
             guard.signum,
         )

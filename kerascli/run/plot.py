@@ -17,9 +17,8 @@ import os
 from pathlib import Path
 
 from kerascli.atomic import atomic_path
+from kerascli.config.tables import PLOT_FILE
 from kerascli.errors import KerasCliError, UsageError
-
-PLOT_FILE = "learning_curves.png"
 
 _SPARK = "▁▂▃▄▅▆▇█"
 

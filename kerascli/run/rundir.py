@@ -26,7 +26,6 @@ from kerascli.config.document import Document
 from kerascli.config.spec import Config
 from kerascli.engine import backend, speed
 from kerascli.engine.keras_import import load_keras
-from kerascli.engine.loading import load_for_inference
 from kerascli.errors import KerasCliError, UsageError
 from kerascli.run.validating import Checked, validate
 
@@ -72,26 +71,48 @@ def new_run_dir(base: str | os.PathLike, name: str, exact: str | os.PathLike | N
     Raises:
         KerasCliError: the directory cannot be created (the message says why).
     """
+    if exact is None:
+        check_output_dir(base, name)
+    return create_run_dir(planned_run_dir(base, name, exact))
+
+
+def planned_run_dir(base: str | os.PathLike, name: str, exact: str | os.PathLike | None = None) -> Path:
+    """The path `new_run_dir` would create now; `create_run_dir` creates it later.
+
+    The callbacks are built with their paths in the run directory before the
+    directory exists, so that a callback Keras rejects leaves nothing behind.
+
+    Raises:
+        KerasCliError: 1000 runs of `name` started this second.
+    """
     if exact is not None:
         parent, stamp = Path(exact).parent, Path(exact).name
     else:
-        check_output_dir(base, name)
         parent, stamp = Path(base) / safe_name(name), datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1000):
+        candidate = parent / (stamp if attempt == 0 else f"{stamp}-{attempt}")
+        if not candidate.exists():
+            return candidate
+    raise KerasCliError(f"cannot create a new run directory under {parent}: 1000 runs started this second")
+
+
+def create_run_dir(path: Path) -> Path:
+    """Creates the `planned_run_dir` `path`, and cleans the temporaries of killed runs beside it.
+
+    Raises:
+        KerasCliError: another run took `path` meanwhile, or it cannot be created.
+    """
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        for earlier in parent.iterdir():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for earlier in path.parent.iterdir():
             if earlier.is_dir():
                 remove_stale_temps(earlier)
-        for attempt in range(1000):
-            candidate = parent / (stamp if attempt == 0 else f"{stamp}-{attempt}")
-            try:
-                candidate.mkdir()
-                return candidate
-            except FileExistsError:
-                continue
+        path.mkdir()
+    except FileExistsError:
+        raise KerasCliError(f"another run created {path} at the same moment; train again") from None
     except OSError as exc:
-        raise KerasCliError(f"cannot create a run directory under {parent}: {reason(exc)}") from None
-    raise KerasCliError(f"cannot create a new run directory under {parent}: 1000 runs started this second")
+        raise KerasCliError(f"cannot create a run directory under {path.parent}: {reason(exc)}") from None
+    return path
 
 
 @contextlib.contextmanager
@@ -248,6 +269,7 @@ class RunContext:
     labels: dict[str, list[str]]
     seed: int
     vocabularies: Any = None
+    inputs: dict = dataclasses.field(default_factory=dict)  # run.json's training input columns (data.columns)
 
 
 def open_run(target: str | None, overrides=(), backend_cli=None) -> RunContext:
@@ -256,16 +278,16 @@ def open_run(target: str | None, overrides=(), backend_cli=None) -> RunContext:
     doc, cfg = checked.doc, checked.cfg
     load_keras(backend.resolve(backend_cli, cfg.backend))
     speed.fast_pool(cfg.compile.fast_pool)
-    try:
-        model = load_for_inference(run_dir / "model.keras")
-    except Exception as exc:  # noqa: BLE001 - a corrupt file raises many types
-        raise KerasCliError(f"cannot load {run_dir / 'model.keras'}: {exc}") from None
+    from kerascli.model.saved import load_run_model
+
+    model = load_run_model(run_dir / "model.keras")
     labels_file = run_dir / "labels.json"
     labels = read_labels(labels_file)
+    run_json = run_dir / "run.json"
+    info = read_run_json(run_json)
     seed = cfg.seed
     if seed is None:
-        run_json = run_dir / "run.json"
-        seed = read_run_json(run_json).get("seed", 0)
+        seed = info.get("seed", 0)
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise KerasCliError(
                 f"{run_json}: 'seed' holds {seed!r:.40}, expected an integer; the run directory is damaged"
@@ -274,7 +296,7 @@ def open_run(target: str | None, overrides=(), backend_cli=None) -> RunContext:
 
     vocab_file = run_dir / "vocabularies.json"
     vocabularies = Vocabularies.from_json(read_run_json(vocab_file))
-    return RunContext(run_dir, doc, cfg, model, labels, seed, vocabularies)
+    return RunContext(run_dir, doc, cfg, model, labels, seed, vocabularies, info.get("inputs") or {})
 
 
 def read_labels(path: Path) -> dict[str, list]:

@@ -21,6 +21,7 @@ class TrainResult:
     metrics: dict[str, float]
     timings: dict[str, float]
     profile: dict = dataclasses.field(default_factory=dict)
+    metrics_source: str = "validation"  # what `metrics` were measured on: "validation" or "train"
 
 
 @dataclasses.dataclass
@@ -70,6 +71,7 @@ class Training:
     hooks: Hooks = dataclasses.field(default_factory=Hooks)
     compile_args: dict = dataclasses.field(default_factory=dict)
     warm_start: dict | None = None
+    callbacks: list = dataclasses.field(default_factory=list)
 
 
 def discard_scratch(t: Training) -> None:

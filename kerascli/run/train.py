@@ -9,6 +9,7 @@ Training reads as the steps a user would list, each a function below:
     check       inputs, targets and classes against the model, before fitting
     adapt       preprocessing layers without state, on the training rows
     compile     optimizer, loss, metrics, steps per execution
+    callbacks   the config's Keras callbacks, their paths in the (planned) run directory
     open_run    the run directory: config.yaml, labels.json, vocabularies.json, run.json
     fit         `model.fit` with the checkpoint, timing and progress callbacks
     save        model.keras, history.json, metrics.json, run.json completed
@@ -16,7 +17,8 @@ Training reads as the steps a user would list, each a function below:
 Everything that can be checked is checked before the run directory is
 created: an invalid config or data leaves nothing behind. Ctrl-C stops after
 the current batch with a checkpoint of the last completed epoch (see
-`kerascli.run.interrupt`).
+`kerascli.run.interrupt`): from the moment the run directory is created, a
+signal never raises, so `run.json` always ends "interrupted".
 """
 
 from __future__ import annotations
@@ -34,9 +36,16 @@ from kerascli.engine import backend, distribution, speed
 from kerascli.engine.initialization import build_optimizer
 from kerascli.engine.keras_import import enable_compilation_cache, load_keras
 from kerascli.errors import ConfigError, Problem
-from kerascli.run import inputs, runinfo
+from kerascli.run import fitting, inputs, runinfo, signals
 from kerascli.run.fitting import fit_and_save
-from kerascli.run.rundir import RunLock, check_output_dir, new_run_dir, removed_on_failure, resume_config
+from kerascli.run.rundir import (
+    RunLock,
+    check_output_dir,
+    create_run_dir,
+    planned_run_dir,
+    removed_on_failure,
+    resume_config,
+)
 from kerascli.run.session import Hooks, Training, TrainResult
 from kerascli.run.validating import validate
 
@@ -91,8 +100,12 @@ def train(
                 check(t)
                 adapt(t, quiet)
                 compile_model(t)
-                open_run(t, output_dir, resume, held)
-                return fit_and_save(t, console, quiet, resume)
+                make_callbacks(t, output_dir, resume)
+                guard = signals.SignalGuard()  # a caller that handles signals itself (tune) leaves it inactive
+                if t.hooks.signals:
+                    held.enter_context(guard)  # before the run directory exists: a signal never raises after
+                open_run(t, resume, held)
+                return fit_and_save(t, console, quiet, resume, guard)
         finally:
             distribution.release()
 
@@ -225,24 +238,38 @@ def _base(t: Training, output_dir) -> Path:
     return Path(output_dir) if output_dir else Path(t.cfg.output.dir)
 
 
-def open_run(t: Training, output_dir, resume, held: contextlib.ExitStack) -> None:
-    """Creates (or reopens, on resume) the run directory and writes what is known before fitting.
+def make_callbacks(t: Training, output_dir, resume) -> None:
+    """The config's callbacks, built (and so checked by Keras) before the run directory exists.
 
-    The new run is locked for this process (held until `train` returns), and
-    removed again if its first files cannot be written (a full disk): no
-    empty run is left behind. Processes other than 0 write into a scratch
-    directory that is removed at the end: every process must still run the
-    same steps (saving a distributed model runs collectives).
+    Their paths point into the planned run directory, which `open_run`
+    creates. Processes other than 0 write into a scratch directory that is
+    removed at the end: every process must still run the same steps (saving a
+    distributed model runs collectives).
     """
-    resolved = runinfo.resolved_config(t.doc, t.cfg, t.seed)
-    new = t.plan.writer and resume is None
+    from kerascli.model.callbacks import make_callbacks as build_callbacks
+
     if not t.plan.writer:
         t.run_dir = Path(tempfile.mkdtemp(prefix="kerascli-process-"))
     elif resume is not None:
         t.run_dir = Path(resume)
     else:
-        t.run_dir = new_run_dir(_base(t, output_dir), resolved["name"], t.hooks.run_dir)
+        t.run_dir = planned_run_dir(_base(t, output_dir), t.cfg.name or t.doc.path.stem, t.hooks.run_dir)
+    t.callbacks = build_callbacks(t.cfg, t.doc, t.run_dir)
+    fitting.check_epochs(t)
+
+
+def open_run(t: Training, resume, held: contextlib.ExitStack) -> None:
+    """Creates (or reopens, on resume) the run directory and writes what is known before fitting.
+
+    The new run is locked for this process (held until `train` returns), and
+    removed again if its first files cannot be written (a full disk): no
+    empty run is left behind.
+    """
+    new = t.plan.writer and resume is None
+    if new:
+        create_run_dir(t.run_dir)
         held.enter_context(RunLock(t.run_dir))
+    resolved = runinfo.resolved_config(t.doc, t.cfg, t.seed)
     text = runinfo.config_text(resolved)
     with removed_on_failure(t.run_dir) if new else contextlib.nullcontext():
         write_text(t.run_dir / "config.yaml", text)
@@ -267,9 +294,13 @@ def open_run(t: Training, output_dir, resume, held: contextlib.ExitStack) -> Non
     if t.cfg.dtype_policy is not None:  # Keras' compile() wraps a mixed_float16 model's optimizer
         scaled = isinstance(t.model.optimizer, t.keras.optimizers.LossScaleOptimizer)
         t.run_info["dtype_policy"] = {"name": t.cfg.dtype_policy, "loss_scale": scaled}
+    t.run_info["inputs"] = inputs.recorded_columns(t.doc, t.cfg)
     if t.plan.active:
         t.run_info["distribution"] = t.plan.describe()
     start_tracking(t, resolved, previous.get("tracking", {}).get("mlflow"))
+    if new:  # a resumed run's run.json is rewritten once its checkpoint is restored (fit_and_save)
+        with removed_on_failure(t.run_dir):
+            write_json(t.run_dir / "run.json", t.run_info)
 
 
 def start_tracking(t: Training, resolved: dict, previous: dict | None) -> None:

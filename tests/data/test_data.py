@@ -58,12 +58,12 @@ def test_npz_keys_and_npy_files(tmp_path):
         (
             {"d.csv": "a,b,label\n1,zz,0\n"},
             {"path": "d.csv", "x": ["a", "b"], "y": "label"},
-            "column 'b' of d.csv is not numeric (row 2: 'zz')",
+            "column 'b' of d.csv is not numeric (line 2: 'zz')",
         ),
         (
             {"d.csv": "a,label\n1,0\nnan,1\n"},
             {"path": "d.csv", "y": "label"},
-            "1 row(s) of 'input' hold NaN, inf or an empty value (first: row 1)",
+            "d.csv: column 'a', line 3: NaN (an empty cell reads as NaN)",
         ),
         ({"d.txt": "x"}, {"path": "d.txt"}, "unsupported file type '.txt'"),
         ({"d.csv": "a,label\n"}, {"path": "d.csv", "y": "label"}, "d.csv has no rows"),
@@ -233,7 +233,7 @@ def _write(tmp_path, files):
         (
             {"x.npy": np.array([[1.0], [np.inf]]), "y.npy": np.zeros(2)},
             {"x": "x.npy", "y": "y.npy"},
-            "1 row(s) of 'input' hold NaN, inf or an empty value (first: row 1)",
+            "'input', row 1: inf",
         ),
         (
             {"xs/a.npy": np.zeros((2, 2)), "xs/b.npy": np.zeros((2, 3)), "y.npy": np.zeros(4)},
@@ -244,7 +244,7 @@ def _write(tmp_path, files):
         (
             {"d.csv": "a,label\n1,0\n2,\n"},
             {"path": "d.csv", "y": "label"},
-            "1 row(s) of 'out' hold NaN, inf or an empty value (first: row 1)",
+            "d.csv: column 'label', line 3: NaN (an empty cell reads as NaN)",
         ),
     ],
     ids=[

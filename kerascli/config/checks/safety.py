@@ -6,7 +6,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 from kerascli.config.document import Key
-from kerascli.config.tables import CALLBACK_PATH_ARGS
+from kerascli.config.tables import CALLBACK_PATH_ARGS, RUN_OWNED
 
 # Keys of Keras' own serialized form. Keras deserializes a dict holding them by
 # importing `module` and looking up `class_name` / `registered_name`: a config
@@ -42,6 +42,27 @@ def outside_run_dir(path: str) -> bool:
     return any(p.is_absolute() or ".." in p.parts or p.drive for p in (PurePosixPath(path), PureWindowsPath(path)))
 
 
+def callback_path_problem(path: str) -> str | None:
+    """Why a callback's path argument is refused, or None when it is a fine place in the run directory.
+
+    A callback writes (and BackupAndRestore deletes) what its path names, so the
+    path must stay inside the run directory, must not be the run directory
+    itself (`""`, `.`, `./`) and must not name a file or folder kerascli owns
+    there (`config.yaml`, `model.keras`, `checkpoint/`, ...: `RUN_OWNED`).
+    """
+    if outside_run_dir(path):
+        return f"expected a path inside the run directory, got '{path}'"
+    parts = [p for p in PureWindowsPath(path).parts if p not in (".", "")]
+    if not parts:
+        return f"expected a file or folder name inside the run directory, got '{path}' (the run directory itself)"
+    if parts[0] in RUN_OWNED:
+        return (
+            f"'{path}' names {parts[0]}, which kerascli writes in the run directory; "
+            f"choose another name (kerascli owns: {', '.join(RUN_OWNED)})"
+        )
+    return None
+
+
 class SafetyChecks:
     """The safety checks of `kerascli.config.checks.Checker`."""
 
@@ -53,5 +74,6 @@ class SafetyChecks:
     def callback_paths(self, callback: dict, key: Key) -> None:
         for arg in CALLBACK_PATH_ARGS:
             value = callback.get(arg)
-            if isinstance(value, str) and outside_run_dir(value):
-                self.report(key + (arg,), f"expected a path inside the run directory, got '{value}'")
+            message = callback_path_problem(value) if isinstance(value, str) else None
+            if message:
+                self.report(key + (arg,), message)

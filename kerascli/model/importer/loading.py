@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kerascli.engine.keras_import import load_keras
-from kerascli.errors import KerasCliError, UsageError
+from kerascli.errors import UsageError
 
 LEGACY_SUFFIXES = (".h5", ".hdf5")
 
@@ -29,11 +29,6 @@ def load_model(path: Path):
         raise UsageError(f"{path}: expected a Keras model file ending in .keras, got '{path.suffix or path.name}'")
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
-    keras = load_keras()
+    from kerascli.model.saved import load_saved
 
-    try:
-        return keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as exc:  # noqa: BLE001 - a corrupt or unsafe file raises many types
-        from kerascli.model.objects import clean
-
-        raise KerasCliError(f"cannot load {path}: {clean(exc)}") from None
+    return load_saved(load_keras(), path, compile=False)

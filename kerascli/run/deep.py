@@ -1,0 +1,85 @@
+"""`validate --deep`: everything `train` does before its first step, on the first rows, writing nothing.
+
+`validate` alone never imports Keras, so a config passes it and fails
+moments later in `train`: a layer that needs TensorFlow, a data file whose
+columns do not match, shapes that do not fit, a callback Keras rejects. The
+deep check runs `train`'s own phases up to `model.fit` — import Keras on the
+config's backend, read the head of each data source, build the model, check
+inputs, targets and classes against it, compile it, build the callbacks —
+so "validates deep" means "trains". It trains nothing and writes nothing: no
+run directory, no compilation cache.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from kerascli.config import spec
+from kerascli.engine import distribution
+from kerascli.engine.keras_import import load_keras
+from kerascli.errors import ConfigError
+
+HEAD_ROWS = 64
+"""How many rows of each data source the deep check reads."""
+
+
+def validate_deep(path: str | os.PathLike, overrides=(), backend_cli: str | None = None) -> list:
+    """Runs `train`'s phases up to `fit` on the first `HEAD_ROWS` rows of each source.
+
+    Returns:
+        The config's warnings (`Problem`s).
+
+    Raises:
+        ConfigError, DataError, KerasCliError: what `train` would raise before training.
+    """
+    from kerascli.run import train
+
+    warnings: list = []
+    try:
+        t = train.plan(path, overrides, backend_cli, None, warnings.append)
+        t.keras = load_keras(t.backend_name)
+        t.plan.initialize(t.keras)
+        t.keras.utils.set_random_seed(t.seed)
+        _load_heads(t)
+        train.build(t)
+        train.check(t)
+        train.adapt(t, True)
+        train.compile_model(t)
+        _build_callbacks(t)
+        return warnings
+    finally:
+        distribution.release()
+
+
+def _load_heads(t) -> None:
+    """The first rows of the training and validation sources (a split is not made of so few rows)."""
+    from kerascli import data
+    from kerascli.model.adapt import check_stack
+
+    cfg, doc = t.cfg, t.doc
+    check_stack(cfg, doc, t.keras.backend.backend())  # layers this install cannot run (e.g. TensorFlow-only)
+    if cfg.data.train is None:
+        raise ConfigError([doc.problem(("data",), "missing required key 'train': the training data source")])
+    t.labels = data.Labels()
+    names = {
+        "input_names": list(cfg.model.inputs) if cfg.model.inputs else None,
+        "output_names": cfg.model.output_names(),
+    }
+    t.train_data = data.load(
+        cfg.data.train, doc, ("data", "train"), labels=t.labels, fit_labels=True, head=HEAD_ROWS, **names
+    )
+    t.validation = None
+    if cfg.data.validation is not None and not isinstance(cfg.data.validation, spec.Split):
+        source = cfg.data.validation.like(cfg.data.train)
+        names["vocabularies"] = t.vocabularies  # fitted on the training rows above
+        t.validation = data.load(source, doc, ("data", "validation"), labels=t.labels, head=HEAD_ROWS, **names)
+
+
+def _build_callbacks(t) -> None:
+    """The config's Keras callbacks, their paths in a run directory that is never created."""
+    from kerascli.model.callbacks import make_callbacks
+
+    with tempfile.TemporaryDirectory(prefix="kerascli-deep-") as scratch:
+        make_callbacks(t.cfg, t.doc, Path(scratch) / "run")

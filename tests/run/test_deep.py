@@ -1,0 +1,60 @@
+"""`validate --deep`: what `train` would refuse before its first step, found without training or writing."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import write_config
+
+CONFIG = """\
+data:
+  train: {path: data/iris.csv, x: [sepal_length, sepal_width, petal_length, petal_width], y: species}
+  validation: {split: 0.2}
+model:
+  layers:
+    - {type: Dense, units: 8, activation: relu}
+    - {type: Dense, units: 3, activation: softmax}
+compile: {optimizer: adam, loss: sparse_categorical_crossentropy, metrics: [accuracy]}
+fit:
+  epochs: 1
+  callbacks: [{type: ReduceLROnPlateau, factor: 0.5}]
+"""
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            ("factor: 0.5", "factor: 1.5"),
+            "config.yaml:11:15: fit.callbacks[0]: ReduceLROnPlateau was rejected by Keras: "
+            "ReduceLROnPlateau does not support a factor >= 1.0. Received factor=1.5",
+        ),
+        (
+            ("petal_width]", "petal_size]"),
+            "config.yaml:2:32: data.train.x: no column 'petal_size' in iris.csv (did you mean 'petal_width'?)",
+        ),
+        (
+            ("model:\n", "model:\n  inputs: {input: {shape: [3]}}\n"),
+            "config.yaml:5:12: model.inputs.input: input 'input' expects samples of shape [3], the data has [4]",
+        ),
+        (
+            ("units: 3, activation: softmax", "units: 2, activation: softmax"),
+            "config.yaml:2:91: data.train.y: label 2 of 'dense_1' (iris.csv: line 6) is outside the model's 2 classes (0 to 1)",
+        ),
+    ],
+    ids=["callback-rejected", "column-missing", "shape-mismatch", "labels-outside-classes"],
+)
+def test_deep_finds_what_train_would_refuse(cli, workdir, change, message):
+    config = write_config(workdir, CONFIG.replace(*change))
+    assert cli("validate", config).exit_code == 0  # the Keras-free checks cannot see it
+    result = cli("validate", "--deep", config)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [message.replace("config.yaml", str(config))]
+    assert sorted(p.name for p in workdir.iterdir()) == ["config.yaml", "data"]  # nothing written
+
+
+def test_deep_passes_a_config_that_trains(cli, workdir):
+    config = write_config(workdir, CONFIG)
+    result = cli("validate", "--deep", config)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"{config}: ok"
+    assert sorted(p.name for p in workdir.iterdir()) == ["config.yaml", "data"]
