@@ -215,7 +215,8 @@ class Reader:
     def raw_column(self, name: str, key: Key):
         """One column as read, unconverted: a pyarrow array (tables; CSV as text) or numpy strings (folders)."""
         if self.folder is not None:
-            return self.folder_column(name, key)
+            values = self.folder_column(name, key)
+            return values if self.head is None else values[: self.head]
         if self.kind not in (".csv", ".parquet"):
             self.fail(
                 key,
@@ -230,12 +231,14 @@ class Reader:
 
             options = pyarrow.csv.ConvertOptions(include_columns=[name], column_types={name: pa.string()})
             try:
-                table = pyarrow.csv.read_csv(self.path, convert_options=options)
+                table = pyarrow.csv.read_csv(
+                    self.path, read_options=csv_read_options(self.path), convert_options=options
+                )
             except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
-                self.fail(self.key + ("path",), f"cannot read {self.path.name}: {exc}")
+                self.fail(self.key + ("path",), f"cannot read {self.path.name}: {arrow_reason(exc)}")
         if table.num_rows == 0:
             self.fail(key, f"{self.path.name} has no rows")
-        return table.column(0)
+        return table.column(0) if self.head is None else table.column(0).slice(0, self.head)
 
     def _file(self, name: str, key: Key, target: bool):
         path = self.resolve(name, key)

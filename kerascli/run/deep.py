@@ -19,7 +19,6 @@ from pathlib import Path
 from kerascli.config import spec
 from kerascli.engine import distribution
 from kerascli.engine.keras_import import load_keras
-from kerascli.errors import ConfigError
 
 HEAD_ROWS = 64
 """How many rows of each data source the deep check reads."""
@@ -43,38 +42,35 @@ def validate_deep(path: str | os.PathLike, overrides=(), backend_cli: str | None
         t.plan.initialize(t.keras)
         t.keras.utils.set_random_seed(t.seed)
         _load_heads(t)
-        train.build(t)
-        train.check(t)
-        train.adapt(t, True)
-        train.compile_model(t)
-        _build_callbacks(t)
+        from kerascli.model.precision import use_policy
+
+        with use_policy(t.cfg.dtype_policy):  # as train sets it: for this call only
+            train.build(t, warnings.append)
+            train.check(t)
+            train.adapt(t, True)
+            train.compile_model(t)
+            _build_callbacks(t)
         return warnings
     finally:
         distribution.release()
 
 
 def _load_heads(t) -> None:
-    """The first rows of the training and validation sources (a split is not made of so few rows)."""
+    """The first rows of the training and validation sources (a split is not made of so few rows).
+
+    Encoded columns (`data.text`, `data.categories`) get their vocabularies
+    from these rows, as `train` fits them on its training rows.
+    """
     from kerascli import data
     from kerascli.model.adapt import check_stack
+    from kerascli.run import inputs
 
-    cfg, doc = t.cfg, t.doc
-    check_stack(cfg, doc, t.keras.backend.backend())  # layers this install cannot run (e.g. TensorFlow-only)
-    if cfg.data.train is None:
-        raise ConfigError([doc.problem(("data",), "missing required key 'train': the training data source")])
-    t.labels = data.Labels()
-    names = {
-        "input_names": list(cfg.model.inputs) if cfg.model.inputs else None,
-        "output_names": cfg.model.output_names(),
-    }
-    t.train_data = data.load(
-        cfg.data.train, doc, ("data", "train"), labels=t.labels, fit_labels=True, head=HEAD_ROWS, **names
-    )
-    t.validation = None
-    if cfg.data.validation is not None and not isinstance(cfg.data.validation, spec.Split):
-        source = cfg.data.validation.like(cfg.data.train)
-        names["vocabularies"] = t.vocabularies  # fitted on the training rows above
-        t.validation = data.load(source, doc, ("data", "validation"), labels=t.labels, head=HEAD_ROWS, **names)
+    check_stack(t.cfg, t.doc, t.keras.backend.backend())  # layers this install cannot run (e.g. TensorFlow-only)
+    cfg = t.cfg
+    if isinstance(cfg.data.validation, spec.Split):
+        cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"validation": None})})
+    t.labels, t.vocabularies = data.Labels(), data.Vocabularies()
+    t.train_data, t.validation = inputs.load_training_data(t.doc, cfg, t.seed, t.labels, t.vocabularies, head=HEAD_ROWS)
 
 
 def _build_callbacks(t) -> None:

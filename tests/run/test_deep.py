@@ -58,3 +58,15 @@ def test_deep_passes_a_config_that_trains(cli, workdir):
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == f"{config}: ok"
     assert sorted(p.name for p in workdir.iterdir()) == ["config.yaml", "data"]
+
+
+@pytest.mark.parametrize("name", ["text_column", "structured"])
+def test_deep_passes_the_encoded_column_examples(cli, name):
+    # Their text and category columns are encoded with vocabularies fitted on the head rows,
+    # so every column has as many rows as the targets.
+    from pathlib import Path
+
+    config = Path(__file__).parents[2] / "configs" / f"{name}.yaml"
+    result = cli("validate", "--deep", str(config))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"{config}: ok"
