@@ -115,3 +115,24 @@ def test_merge_keys_are_refused_with_what_to_do():
     assert problem(BODY + "base: &b {units: 3}\nfit: {<<: *b}\n") == (
         "c.yaml:5:7: fit: YAML merge keys (<<) are not supported: write the keys out, or reuse the whole value with an alias"
     )
+
+
+@pytest.mark.parametrize(
+    "value, tag",
+    [
+        ("!!timestamp 2001-12-14", "!!timestamp"),
+        ("!!binary aGk=", "!!binary"),
+        ("!!set {a: null}", "!!set"),
+        ("!custom 3", "!custom"),
+    ],
+)
+def test_tags_outside_json_types_are_refused_at_the_value(value, tag):
+    text = f"model:\n  layers:\n    - {{type: Dense, units: {value}}}\n"
+    assert problem(text) == (
+        f"c.yaml:3:28: {tag} is not allowed: a config holds strings, numbers, booleans, null, lists and mappings only"
+    ).replace(f"{tag} is", f"tag {tag} is")
+
+
+def test_a_date_is_a_string_as_in_yaml_1_2():
+    doc = parse("name: 2001-12-14\nseed: 3\n", "c.yaml", Path("c.yaml"))
+    assert doc.data == {"name": "2001-12-14", "seed": 3}
