@@ -225,7 +225,12 @@ def read_state(run_dir: str | os.PathLike) -> dict | None:
         state = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot resume {run_dir}: unreadable checkpoint {path}: {exc}") from None
-    if not (Path(run_dir) / CHECKPOINT_DIR / str(state.get("weights"))).is_file():
+    if not isinstance(state, dict):
+        raise UsageError(f"cannot resume {run_dir}: {path} holds no JSON object; the checkpoint is damaged")
+    weights = state.get("weights")
+    if not isinstance(weights, str) or Path(weights).name != weights or weights in ("", ".", ".."):
+        raise UsageError(f"cannot resume {run_dir}: {path} names weights {str(weights)[:40]!r}, expected a file name")
+    if not (Path(run_dir) / CHECKPOINT_DIR / weights).is_file():
         raise UsageError(f"cannot resume {run_dir}: checkpoint weights {state.get('weights')} are missing")
     return state
 

@@ -21,10 +21,8 @@ import socket
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from kerascli.config.document import format_key
-from kerascli.errors import UsageError
+from kerascli.config.document import format_key, parse
+from kerascli.errors import ConfigError, UsageError
 
 STATUSES = ("completed", "interrupted", "failed", "running", "died")
 COLUMNS = ("name", "started", "status", "epochs", "duration")  # sortable besides metrics and config keys
@@ -269,9 +267,10 @@ def _read_json(path: Path, required: bool = False) -> Any:
 
 
 def _read_config(path: Path) -> dict[str, Any]:
+    """A run's `config.yaml` as data, read with the config's own bounded parser ({} when unreadable)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        data = parse(path.read_text(encoding="utf-8"), str(path), path).data
+    except (OSError, UnicodeDecodeError, ConfigError):
         return {}
     return data if isinstance(data, dict) else {}
 

@@ -233,3 +233,24 @@ def test_kill_9_never_leaves_a_corrupt_file(workdir):
         finally:
             process.kill()
         _check_files(only_run(base))
+
+
+@pytest.mark.parametrize(
+    "state, message",
+    [
+        ("[1, 2]", "checkpoint.json holds no JSON object; the checkpoint is damaged"),
+        ('{"weights": "../../model.keras"}', "names weights '../../model.keras', expected a file name"),
+        ('{"weights": 7}', "names weights '7', expected a file name"),
+    ],
+    ids=["not-an-object", "weights-outside", "weights-not-a-name"],
+)
+def test_a_damaged_checkpoint_is_a_one_line_error(tmp_path, state, message):
+    from kerascli.errors import UsageError
+    from kerascli.run.interrupt import read_state
+
+    (tmp_path / "checkpoint").mkdir()
+    (tmp_path / "checkpoint" / "checkpoint.json").write_text(state)
+    (tmp_path / "model.keras").write_text("not weights")
+    with pytest.raises(UsageError) as caught:
+        read_state(tmp_path)
+    assert str(caught.value).startswith(f"cannot resume {tmp_path}: ") and message in str(caught.value)

@@ -174,3 +174,19 @@ def test_diff_of_a_directory_that_is_not_a_run(cli, workdir):
     result = cli("diff", "empty", "empty")
     assert result.exit_code == 2
     assert result.stderr.strip() == "empty is not a run directory (no run.json in it or below it)"
+
+
+def test_runs_reads_a_hostile_config_yaml_with_the_bounded_parser(cli, workdir):
+    # A run directory is data too: its config.yaml is parsed with the config's limits (nesting,
+    # aliases, tags), so a damaged or hostile one shows as a run without settings, not a traceback.
+    hostile = {
+        "20260101-000000": "a: " + "[" * 5000 + "]" * 5000 + "\n",
+        "20260101-000001": "a: !!python/name:os.system\n",
+    }
+    for stamp, text in hostile.items():
+        run = workdir / "runs" / "exp" / stamp
+        run.mkdir(parents=True)
+        (run / "run.json").write_text(json.dumps({"status": "completed", "name": "exp", "epochs": 1}))
+        (run / "config.yaml").write_text(text)
+    rows = _runs_json(cli, "runs")
+    assert [row["status"] for row in rows] == ["completed", "completed"]
