@@ -8,7 +8,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from kerascli.cli.app import BackendOption, JsonOption, RunArgument, SetOption, app, choice, handled, stdout
+from kerascli.cli.app import (
+    BackendOption,
+    JsonOption,
+    PluginOption,
+    RunArgument,
+    SetOption,
+    app,
+    choice,
+    handled,
+    stdout,
+)
 from kerascli.run.export.formats import FORMATS
 
 
@@ -23,6 +33,7 @@ def export(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing export directory.")] = False,
     set_: SetOption = None,
     backend: BackendOption = None,
+    plugin: PluginOption = None,
     as_json: JsonOption = False,
 ):
     """Export a trained run (ONNX, OpenVINO, TF SavedModel, LiteRT), verified against Keras' predictions.
@@ -33,7 +44,7 @@ def export(
     """
     from kerascli.run.export.exporting import export as run_export
 
-    result = run_export(run, format_, output, force, set_ or [], backend)
+    result = run_export(run, format_, output, force, set_ or [], backend, plugin or [])
     worst = max(result.max_abs_diff.values())
     if as_json:
         typer.echo(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from kerascli.cli.app import BackendOption, RunArgument, SetOption, app, handled
+from kerascli.cli.app import BackendOption, PluginOption, RunArgument, SetOption, app, handled
 
 
 @app.command()
@@ -24,6 +24,7 @@ def serve(
     max_body: Annotated[int, typer.Option("--max-body", min=1, help="Most bytes in one request body.")] = 16 * 2**20,
     set_: SetOption = None,
     backend: BackendOption = None,
+    plugin: PluginOption = None,
 ):
     """Serve a trained run over HTTP: POST /predict, GET /health, GET /metadata, /docs.
 
@@ -34,5 +35,5 @@ def serve(
     from kerascli.run.serve.serving import ServeOptions
     from kerascli.run.serve.serving import serve as run_serve
 
-    options = ServeOptions(run, set_ or [], backend, max_batch, max_rows, max_body)
+    options = ServeOptions(run, set_ or [], backend, max_batch, max_rows, max_body, plugin or [])
     run_serve(options, host, port, workers)

@@ -6,6 +6,7 @@ import json
 import sys
 import textwrap
 
+import pytest
 from conftest import write_config
 
 PLUGIN = """
@@ -56,3 +57,30 @@ def test_summary_takes_plugins_and_validate_names_the_module_a_run_used(cli, wor
         f"model.layers[0].type: unknown layer 'Tripler': it is registered by the plugin module 'kcli_hint_mod' "
         f"that {run_json.parent.relative_to(workdir)} was trained with; pass --plugin kcli_hint_mod" in result.stderr
     )
+
+
+@pytest.mark.slow
+def test_export_and_serve_take_the_plugins_a_run_was_trained_with(cli, workdir, monkeypatch):
+    (workdir / "kcli_serve_mod.py").write_text(textwrap.dedent(PLUGIN.replace("kclihint", "kcliserve")))
+    monkeypatch.syspath_prepend(str(workdir))
+    config = write_config(workdir, CONFIG)
+    assert cli("train", config, "--plugin", "kcli_serve_mod", "--quiet").exit_code == 0
+    run = next((workdir / "runs" / "custom").glob("*/"))
+
+    # The export subprocess starts without the custom layer: it imports the --plugin modules itself.
+    result = cli("export", str(run), "--format", "onnx", "--plugin", "kcli_serve_mod", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["max_abs_diff"]["species"] <= 1e-4
+
+    from fastapi.testclient import TestClient
+
+    from kerascli.run.serve.serving import ServeOptions, build_app
+
+    with TestClient(build_app(ServeOptions(target=str(run), plugins=["kcli_serve_mod"]))) as client:
+        answer = client.post(
+            "/predict",
+            json={"rows": [{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}]},
+        )
+    assert answer.status_code == 200, answer.text
+    assert len(answer.json()["predictions"]) == 1
+    sys.modules.pop("kcli_serve_mod", None)

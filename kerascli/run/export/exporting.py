@@ -52,7 +52,9 @@ class ExportResult:
     runtime: str
 
 
-def export(target=None, fmt_name: str = "onnx", output=None, force: bool = False, overrides=(), backend_cli=None):
+def export(
+    target=None, fmt_name: str = "onnx", output=None, force: bool = False, overrides=(), backend_cli=None, plugins=()
+):
     """Exports a run as `fmt_name`, verified against Keras' predictions.
 
     Args:
@@ -62,6 +64,8 @@ def export(target=None, fmt_name: str = "onnx", output=None, force: bool = False
         force: replace an existing export directory.
         overrides: `--set` overrides of the run's config.
         backend_cli: `--backend`, the backend the reference predictions run on.
+        plugins: `--plugin` modules registering the custom objects the model
+            uses; imported here and in the export subprocess.
 
     Returns:
         An `ExportResult`.
@@ -72,6 +76,10 @@ def export(target=None, fmt_name: str = "onnx", output=None, force: bool = False
             whose outputs differ from Keras' by more than `verify.TOLERANCE`.
     """
     fmt = formats.get(fmt_name)
+    if plugins:
+        from kerascli.engine import plugins as plugin_modules
+
+        plugin_modules.load(list(plugins), backend_cli)
     ctx = open_run(target, overrides, backend_cli)
     directory = Path(output) if output is not None else ctx.run_dir / "export" / fmt.name
     if directory.exists() and not force:
@@ -83,7 +91,7 @@ def export(target=None, fmt_name: str = "onnx", output=None, force: bool = False
     try:
         with tempfile.TemporaryDirectory(prefix="kerascli-export-") as work:
             actual, runtime = _write_and_run(
-                fmt, ctx.run_dir / "model.keras", staging / fmt.artifact, inputs, Path(work)
+                fmt, ctx.run_dir / "model.keras", staging / fmt.artifact, inputs, Path(work), plugins
             )
         diffs = verify.compare(expected, actual)
         rows = len(next(iter(inputs.values())))
@@ -108,7 +116,7 @@ def export(target=None, fmt_name: str = "onnx", output=None, force: bool = False
     return ExportResult(directory, directory / fmt.artifact, rows, source, diffs, runtime)
 
 
-def _write_and_run(fmt, model_file: Path, artifact: Path, inputs: dict, work: Path) -> tuple[dict, str]:
+def _write_and_run(fmt, model_file: Path, artifact: Path, inputs: dict, work: Path, plugins=()) -> tuple[dict, str]:
     """Runs the worker; returns the artifact's outputs on `inputs` by output name, and the runtime."""
     sample, result = work / "sample.npz", work / "result.json"
     np.savez(sample, **{f"x/{name}": values for name, values in inputs.items()})
@@ -122,6 +130,7 @@ def _write_and_run(fmt, model_file: Path, artifact: Path, inputs: dict, work: Pa
         str(artifact),
         str(sample),
         str(result),
+        *plugins,
     ]
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     if done.returncode != 0:

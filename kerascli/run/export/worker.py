@@ -1,10 +1,11 @@
 """The export subprocess: reload the `.keras` on the format's backend, export, run the artifact.
 
-    python -m kerascli.run.export.worker FORMAT MODEL_FILE ARTIFACT SAMPLE_NPZ RESULT_JSON
+    python -m kerascli.run.export.worker FORMAT MODEL_FILE ARTIFACT SAMPLE_NPZ RESULT_JSON [PLUGIN...]
 
 A Keras process runs one backend, so a format written by another backend than
 the run's (ONNX on torch for a JAX run) is written here, in a process of its
-own. The model is loaded in safe mode without its optimizer; several outputs
+own. The `--plugin` modules of the command are imported first, so custom
+layers resolve as they did in the parent. The model is loaded in safe mode without its optimizer; several outputs
 are exported as a tuple in the run's output order (tracers refuse dicts).
 The sample file holds the verification inputs (`x/<input>`); the artifact's
 outputs on them are written back beside the result (`RESULT_JSON` names the
@@ -25,12 +26,16 @@ from kerascli.run.export.formats import FORMATS
 from kerascli.run.export.runtimes import RUNNERS
 
 
-def export(fmt_name: str, model_file: Path, artifact: Path) -> list[str]:
+def export(fmt_name: str, model_file: Path, artifact: Path, plugins: list[str] = ()) -> list[str]:
     """Writes the artifact; returns the output names in the artifact's order."""
     from kerascli.engine.keras_import import load_keras
 
     fmt = FORMATS[fmt_name]
     keras = load_keras(fmt.backend)
+    if plugins:
+        from kerascli.engine import plugins as plugin_modules
+
+        plugin_modules.load(list(plugins), fmt.backend)
     model = keras.saving.load_model(model_file, compile=False, safe_mode=True)
     model, names = _flat_outputs(keras, model)
     model(_zeros(model, 2))  # Keras exports only a model that has been called
@@ -75,8 +80,8 @@ def rename_onnx_outputs(path: Path, names: list[str]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    fmt_name, model_file, artifact, sample, result = argv
-    names = export(fmt_name, Path(model_file), Path(artifact))
+    fmt_name, model_file, artifact, sample, result, *plugins = argv
+    names = export(fmt_name, Path(model_file), Path(artifact), plugins)
     with np.load(sample, allow_pickle=False) as data:
         inputs = {key[2:]: data[key] for key in data.files if key.startswith("x/")}
     outputs = RUNNERS[fmt_name](Path(artifact), inputs)

@@ -44,6 +44,7 @@ class ServeOptions:
     max_batch: int = 128
     max_rows: int = 10_000
     max_body: int = 16 * 2**20
+    plugins: list[str] = dataclasses.field(default_factory=list)  # --plugin modules, imported in every worker
 
 
 def require_extra() -> None:
@@ -60,6 +61,10 @@ def build_app(options: ServeOptions):
     from kerascli.run.serve.batching import MicroBatcher
     from kerascli.run.serve.service import Service
 
+    if options.plugins:
+        from kerascli.engine import plugins
+
+        plugins.load(options.plugins, options.backend)
     service = Service(open_run(options.target, options.overrides, options.backend))
     batcher = MicroBatcher(service.predict, options.max_batch)
     batcher.warm_up(service.example())
