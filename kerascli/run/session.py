@@ -40,6 +40,7 @@ class Hooks:
 
     run_dir: Path | None = None
     callbacks: list = dataclasses.field(default_factory=list)
+    adapt_rows: Any = None  # the training rows before sharding, until `adapt` has run
     run_info: dict = dataclasses.field(default_factory=dict)
     signals: bool = True
     checkpoints: bool = True

@@ -148,6 +148,7 @@ def load_data(t: Training) -> None:
         t.labels, t.vocabularies = data.Labels(), data.Vocabularies()
         t.train_data, t.validation = inputs.load_training_data(t.doc, t.cfg, t.seed, t.labels, t.vocabularies)
         t.plan.apply(t.keras, t.cfg.fit.batch_size, t.cfg.fit.validation_batch_size)  # before the model is built
+        t.adapt_rows = t.train_data  # every process adapts on all training rows: their states must agree
         t.train_data, t.validation = t.plan.shard(t.train_data, "train"), t.plan.shard(t.validation, "validation")
 
 
@@ -195,16 +196,20 @@ def check(t: Training) -> None:
 
 
 def adapt(t: Training, quiet: bool) -> None:
-    """Preprocessing layers given no state, adapted on the training rows only (see `kerascli.model.adapt`)."""
+    """Preprocessing layers given no state, adapted on the training rows only (see `kerascli.model.adapt`).
+
+    In a multi-process run every process adapts on the whole training set,
+    not its shard, so that all replicas hold the same state.
+    """
     import sys
 
     from kerascli.model.adapt import adapt_model
 
     log = None if quiet else lambda line: sys.stderr.write(line + "\n")
     with t.timer.phase("adapt"):
-        t.adapted = adapt_model(
-            t.model, t.cfg, t.doc, t.train_data, batch_size=max(t.cfg.fit.batch_size or 32, 256), log=log
-        )
+        rows = t.adapt_rows if t.adapt_rows is not None else t.train_data
+        t.adapted = adapt_model(t.model, t.cfg, t.doc, rows, batch_size=max(t.cfg.fit.batch_size or 32, 256), log=log)
+    t.adapt_rows = None  # the shard is what fit reads
 
 
 def compile_model(t: Training) -> None:

@@ -269,7 +269,11 @@ def test_data_parallel_on_two_devices_matches_one_device(cli, workdir):
 
 
 def test_two_processes_train_together_and_only_process_0_writes(workdir):
-    write_config(workdir, CONFIG)
+    # A Normalization without state: both processes adapt it on all 96 training rows, not their 48-row shard.
+    write_config(
+        workdir,
+        CONFIG.replace("    - {type: Dense, units: 8", "    - {type: Normalization}\n    - {type: Dense, units: 8"),
+    )
     port = _free_port()
     env = _env(devices=None)
     processes = [
@@ -306,3 +310,4 @@ def test_two_processes_train_together_and_only_process_0_writes(workdir):
     }
     history = json.loads((run_dir / "history.json").read_text())
     assert len(history["loss"]) == 2 and np.isfinite(history["loss"]).all()
+    assert [(record["class"], record["rows"]) for record in info["adapted"]] == [("Normalization", 96)]
