@@ -85,35 +85,46 @@ def export(
     if directory.exists() and not force:
         raise UsageError(f"{directory} already exists; pass --force to replace it")
     inputs, source = verify.sample(ctx)
-    expected = verify.reference(ctx.model, inputs)
-    described = signature.signature(ctx)
     staging = staging_dir(directory)
     try:
-        with tempfile.TemporaryDirectory(prefix="kerascli-export-") as work:
-            actual, runtime = _write_and_run(
-                fmt, ctx.run_dir / "model.keras", staging / fmt.artifact, inputs, Path(work), plugins
-            )
-        diffs = verify.compare(expected, actual)
-        rows = len(next(iter(inputs.values())))
-        worst = max(diffs.values())
-        if not worst <= verify.TOLERANCE:
-            raise KerasCliError(
-                f"export --format {fmt.name}: the artifact's outputs differ from Keras' predict by up to {worst:.3g} "
-                f"on {rows} {source} rows (at most {verify.TOLERANCE:g} is accepted); nothing was written"
-            )
-        described["artifact"] = {"format": fmt.name, "file": fmt.artifact, "exported_on_backend": fmt.backend}
-        described["verification"] = {
-            "rows": rows,
-            "source": source,
-            "runtime": runtime,
-            "tolerance": verify.TOLERANCE,
-            "max_abs_diff": diffs,
-        }
-        write_json(staging / "signature.json", described)
+        diffs, runtime = _write_verified(fmt, ctx, inputs, source, staging, plugins)
         replace_dir(staging, directory)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    rows = len(next(iter(inputs.values())))
     return ExportResult(directory, directory / fmt.artifact, rows, source, diffs, runtime)
+
+
+def _write_verified(fmt, ctx, inputs: dict, source: str, staging: Path, plugins) -> tuple[dict, str]:
+    """Writes the artifact and `signature.json` into `staging` once its outputs match Keras' on `inputs`.
+
+    Returns:
+        The max abs difference per output, and the runtime that ran the artifact.
+    """
+    expected = verify.reference(ctx.model, inputs)
+    described = signature.signature(ctx)
+    with tempfile.TemporaryDirectory(prefix="kerascli-export-") as work:
+        actual, runtime = _write_and_run(
+            fmt, ctx.run_dir / "model.keras", staging / fmt.artifact, inputs, Path(work), plugins
+        )
+    diffs = verify.compare(expected, actual)
+    rows = len(next(iter(inputs.values())))
+    worst = max(diffs.values())
+    if not worst <= verify.TOLERANCE:
+        raise KerasCliError(
+            f"export --format {fmt.name}: the artifact's outputs differ from Keras' predict by up to {worst:.3g} "
+            f"on {rows} {source} rows (at most {verify.TOLERANCE:g} is accepted); nothing was written"
+        )
+    described["artifact"] = {"format": fmt.name, "file": fmt.artifact, "exported_on_backend": fmt.backend}
+    described["verification"] = {
+        "rows": rows,
+        "source": source,
+        "runtime": runtime,
+        "tolerance": verify.TOLERANCE,
+        "max_abs_diff": diffs,
+    }
+    write_json(staging / "signature.json", described)
+    return diffs, runtime
 
 
 def _write_and_run(fmt, model_file: Path, artifact: Path, inputs: dict, work: Path, plugins=()) -> tuple[dict, str]:
