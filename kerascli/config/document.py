@@ -199,65 +199,53 @@ def _index(node, key: Key, display: str, locations: dict, problems: list, loader
     walking each alias again is too.
     """
     if isinstance(node, yaml.MappingNode):
-        seen: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                mark = key_node.start_mark
-                problems.append(
-                    Problem(
-                        display, mark.line + 1, mark.column + 1, format_key(key), "mapping keys must be plain scalars"
-                    )
-                )
-                continue
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                mark = key_node.start_mark
-                message = (
-                    "YAML merge keys (<<) are not supported: write the keys out, or reuse the whole value with an alias"
-                )
-                problems.append(Problem(display, mark.line + 1, mark.column + 1, format_key(key), message))
-                continue
-            name = loader.construct_object(key_node)
-            mark = key_node.start_mark
-            child = key + (name,)
-            if name in seen:
-                first = seen[name]
-                problems.append(
-                    Problem(
-                        display,
-                        mark.line + 1,
-                        mark.column + 1,
-                        format_key(child),
-                        f"duplicate key '{name}' (first defined on line {first.line + 1})",
-                    )
-                )
-                continue
-            seen[name] = mark
-            locations[child] = Location(display, mark.line + 1, mark.column + 1)
-            _index(value_node, child, display, locations, problems, loader)
+        _index_mapping(node, key, display, locations, problems, loader)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             mark = item.start_mark
             locations[key + (i,)] = Location(display, mark.line + 1, mark.column + 1)
             _index(item, key + (i,), display, locations, problems, loader)
-    if not node.tag.startswith("tag:yaml.org,2002:"):
-        mark = node.start_mark
-        problems.append(
-            Problem(
-                display,
-                mark.line + 1,
-                mark.column + 1,
-                format_key(key),
-                f"YAML tag '{node.tag}' is not allowed: a config holds plain data only",
+    message = _tag_message(node.tag)
+    if message is not None:
+        problems.append(_problem_at(node.start_mark, display, key, message))
+
+
+def _index_mapping(node, key: Key, display: str, locations: dict, problems: list, loader: Loader) -> None:
+    """`_index` for a mapping: each key must be a plain scalar, written once, and not a merge key (`<<`)."""
+    seen: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        mark = key_node.start_mark
+        if not isinstance(key_node, yaml.ScalarNode):
+            problems.append(_problem_at(mark, display, key, "mapping keys must be plain scalars"))
+            continue
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            message = (
+                "YAML merge keys (<<) are not supported: write the keys out, or reuse the whole value with an alias"
             )
+            problems.append(_problem_at(mark, display, key, message))
+            continue
+        name = loader.construct_object(key_node)
+        child = key + (name,)
+        if name in seen:
+            message = f"duplicate key '{name}' (first defined on line {seen[name].line + 1})"
+            problems.append(_problem_at(mark, display, child, message))
+            continue
+        seen[name] = mark
+        locations[child] = Location(display, mark.line + 1, mark.column + 1)
+        _index(value_node, child, display, locations, problems, loader)
+
+
+def _tag_message(tag: str) -> str | None:
+    """Why a node's YAML `tag` is refused, or None for a standard tag of plain data."""
+    if not tag.startswith("tag:yaml.org,2002:"):
+        return f"YAML tag '{tag}' is not allowed: a config holds plain data only"
+    if tag.startswith("tag:yaml.org,2002:python/"):
+        return (
+            f"YAML tag '!!{tag[len('tag:yaml.org,2002:') :]}' is not allowed: a config can never build Python objects"
         )
-    elif node.tag.startswith("tag:yaml.org,2002:python/"):
-        mark = node.start_mark
-        problems.append(
-            Problem(
-                display,
-                mark.line + 1,
-                mark.column + 1,
-                format_key(key),
-                f"YAML tag '!!{node.tag[len('tag:yaml.org,2002:') :]}' is not allowed: a config can never build Python objects",
-            )
-        )
+    return None
+
+
+def _problem_at(mark, display: str, key: Key, message: str) -> Problem:
+    """A `Problem` at a YAML mark (0-based) of the file shown as `display`."""
+    return Problem(display, mark.line + 1, mark.column + 1, format_key(key), message)

@@ -73,18 +73,7 @@ def build_schema(catalog: Catalog | None = None) -> dict:
     node_def = defs.get("Node")
     if node_def is not None:
         defs["Node"] = builder.node(node_def)
-    for (model_name, field), kind in KERAS_OBJECT_FIELDS.items():
-        prop = defs.get(model_name, {}).get("properties", {}).get(field)
-        if prop is not None:
-            defs[model_name]["properties"][field] = _retarget(prop, "#/$defs/KerasObject", builder.object_ref(kind))
-    if "KerasObject" in defs:
-        defs["KerasObject"] = {
-            "description": defs["KerasObject"].get("description", ""),
-            "anyOf": [
-                {"type": "string", "minLength": 1},
-                {"type": "object", "required": ["type"], "properties": {"type": {"type": "string", "minLength": 1}}},
-            ],
-        }
+    _name_keras_objects(defs, builder)
     builder.finish()
 
     if schema.get("required"):  # a config that `extends` another may leave `model` to it
@@ -100,26 +89,48 @@ def build_schema(catalog: Catalog | None = None) -> dict:
         # Without `blocks:` every node type must be a Keras layer or application; with blocks,
         # a type may also name a block (checked by `kerascli validate`).
         schema["if"] = {"not": {"required": ["blocks"]}}
-        schema["then"] = {
+        schema["then"] = copy.deepcopy(_KERAS_NODE_TYPES_ONLY)
+    ordered = {k: schema[k] for k in ("$schema", "$id", "title", "description") if k in schema}
+    ordered.update({k: v for k, v in schema.items() if k not in ordered})
+    return ordered
+
+
+def _name_keras_objects(defs: dict, builder: _Builder) -> None:
+    """Points each `KerasObject` field of `KERAS_OBJECT_FIELDS` at the objects of its Keras kind.
+
+    The remaining `KerasObject` definition says only "a name, or a mapping
+    with a `type`".
+    """
+    for (model_name, field), kind in KERAS_OBJECT_FIELDS.items():
+        prop = defs.get(model_name, {}).get("properties", {}).get(field)
+        if prop is not None:
+            defs[model_name]["properties"][field] = _retarget(prop, "#/$defs/KerasObject", builder.object_ref(kind))
+    if "KerasObject" in defs:
+        defs["KerasObject"] = {
+            "description": defs["KerasObject"].get("description", ""),
+            "anyOf": [
+                {"type": "string", "minLength": 1},
+                {"type": "object", "required": ["type"], "properties": {"type": {"type": "string", "minLength": 1}}},
+            ],
+        }
+
+
+# The `then` of a config without `blocks:`: each node type is a Keras layer or application.
+_KERAS_NODE_TYPES_ONLY = {
+    "properties": {
+        "model": {
             "properties": {
-                "model": {
-                    "properties": {
-                        "layers": {
-                            "items": {
-                                "properties": {
-                                    "type": {
-                                        "anyOf": [{"$ref": "#/$defs/layer_name"}, {"$ref": "#/$defs/application_name"}]
-                                    }
-                                }
-                            }
+                "layers": {
+                    "items": {
+                        "properties": {
+                            "type": {"anyOf": [{"$ref": "#/$defs/layer_name"}, {"$ref": "#/$defs/application_name"}]}
                         }
                     }
                 }
             }
         }
-    ordered = {k: schema[k] for k in ("$schema", "$id", "title", "description") if k in schema}
-    ordered.update({k: v for k, v in schema.items() if k not in ordered})
-    return ordered
+    }
+}
 
 
 def dumps_schema(schema: dict) -> str:
