@@ -28,90 +28,103 @@ from kerascli.cli.app import (
 STUDY = "Study"
 STATE_STYLES = {"complete": "green", "pruned": "yellow", "failed": "red", "interrupted": "red", "running": "cyan"}
 
+ConfigArgument = Annotated[Path, typer.Argument(help="The YAML config to tune.")]
+SpaceOption = Annotated[
+    Optional[Path],
+    typer.Option("--space", help="A search-space file (default: the config's tune: section, which it replaces)."),
+]
+TrialsOption = Annotated[
+    Optional[int],
+    typer.Option(
+        "--trials",
+        "-n",
+        min=1,
+        help="Trials the study holds when done (default: tune.trials, else 20; grid: the grid's size).",
+    ),
+]
+TimeoutOption = Annotated[
+    Optional[float], typer.Option("--timeout", min=0, help="Seconds after which no new trial starts.")
+]
+JobsOption = Annotated[
+    int,
+    typer.Option(
+        "--jobs", "-j", min=1, help="Trials at once, each in a process of its own pinned to its share of the cores."
+    ),
+]
+SamplerOption = Annotated[
+    Optional[str],
+    choice("--sampler", ("tpe", "random", "grid"), help="Optuna sampler (default: tune.sampler, else tpe)."),
+]
+PrunerOption = Annotated[
+    Optional[str], choice("--pruner", ("median", "none"), help="Optuna pruner (default: tune.pruner, else median).")
+]
+MetricOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--metric",
+        help="Epoch-log key trials are scored by (default: tune.metric, else the callbacks' monitor, else val_loss).",
+    ),
+]
+DirectionOption = Annotated[
+    Optional[str],
+    choice(
+        "--direction",
+        ("minimize", "maximize"),
+        help="Whether the metric should go down or up (default: from its name).",
+    ),
+]
+StudyOption = Annotated[
+    Optional[str], typer.Option("--study", help="Study name (default: the config's name).", rich_help_panel=STUDY)
+]
+StorageOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--storage",
+        metavar="URL",
+        help="Optuna RDB storage shared by every machine of a study, e.g. postgresql://user@host/db "
+        "(default: sqlite:///OUTPUT/NAME/tune.db).",
+        rich_help_panel=STUDY,
+    ),
+]
+ResumeOption = Annotated[
+    bool,
+    typer.Option(
+        "--resume",
+        help="Continue the study (or join it from another machine); starts it if it does not exist.",
+        rich_help_panel=STUDY,
+    ),
+]
+ReportOption = Annotated[
+    bool,
+    typer.Option(
+        "--report",
+        help="Run nothing: print each parameter's importance and write the optimisation history as a PNG.",
+        rich_help_panel=STUDY,
+    ),
+]
+OutputDirOption = Annotated[
+    Optional[Path],
+    typer.Option("--output-dir", "-o", help="Base directory for runs (default: output.dir, ./runs)."),
+]
+
 
 @app.command()
 @handled
 def tune(
-    config: Annotated[Path, typer.Argument(help="The YAML config to tune.")],
-    space: Annotated[
-        Optional[Path],
-        typer.Option("--space", help="A search-space file (default: the config's tune: section, which it replaces)."),
-    ] = None,
-    trials: Annotated[
-        Optional[int],
-        typer.Option(
-            "--trials",
-            "-n",
-            min=1,
-            help="Trials the study holds when done (default: tune.trials, else 20; grid: the grid's size).",
-        ),
-    ] = None,
-    timeout: Annotated[
-        Optional[float], typer.Option("--timeout", min=0, help="Seconds after which no new trial starts.")
-    ] = None,
-    jobs: Annotated[
-        int,
-        typer.Option(
-            "--jobs", "-j", min=1, help="Trials at once, each in a process of its own pinned to its share of the cores."
-        ),
-    ] = 1,
-    sampler: Annotated[
-        Optional[str],
-        choice("--sampler", ("tpe", "random", "grid"), help="Optuna sampler (default: tune.sampler, else tpe)."),
-    ] = None,
-    pruner: Annotated[
-        Optional[str], choice("--pruner", ("median", "none"), help="Optuna pruner (default: tune.pruner, else median).")
-    ] = None,
-    metric: Annotated[
-        Optional[str],
-        typer.Option(
-            "--metric",
-            help="Epoch-log key trials are scored by (default: "
-            "tune.metric, else the callbacks' monitor, else val_loss).",
-        ),
-    ] = None,
-    direction: Annotated[
-        Optional[str],
-        choice(
-            "--direction",
-            ("minimize", "maximize"),
-            help="Whether the metric should go down or up (default: from its name).",
-        ),
-    ] = None,
-    study: Annotated[
-        Optional[str], typer.Option("--study", help="Study name (default: the config's name).", rich_help_panel=STUDY)
-    ] = None,
-    storage: Annotated[
-        Optional[str],
-        typer.Option(
-            "--storage",
-            metavar="URL",
-            help="Optuna RDB storage shared by "
-            "every machine of a study, e.g. postgresql://user@host/db "
-            "(default: sqlite:///OUTPUT/NAME/tune.db).",
-            rich_help_panel=STUDY,
-        ),
-    ] = None,
-    resume: Annotated[
-        bool,
-        typer.Option(
-            "--resume",
-            help="Continue the study (or join it from another machine); starts it if it does not exist.",
-            rich_help_panel=STUDY,
-        ),
-    ] = False,
-    report: Annotated[
-        bool,
-        typer.Option(
-            "--report",
-            help="Run nothing: print each parameter's importance and write the optimisation history as a PNG.",
-            rich_help_panel=STUDY,
-        ),
-    ] = False,
-    output_dir: Annotated[
-        Optional[Path],
-        typer.Option("--output-dir", "-o", help="Base directory for runs (default: output.dir, ./runs)."),
-    ] = None,
+    config: ConfigArgument,
+    space: SpaceOption = None,
+    trials: TrialsOption = None,
+    timeout: TimeoutOption = None,
+    jobs: JobsOption = 1,
+    sampler: SamplerOption = None,
+    pruner: PrunerOption = None,
+    metric: MetricOption = None,
+    direction: DirectionOption = None,
+    study: StudyOption = None,
+    storage: StorageOption = None,
+    resume: ResumeOption = False,
+    report: ReportOption = False,
+    output_dir: OutputDirOption = None,
     set_: SetOption = None,
     backend: BackendOption = None,
     plugin: PluginOption = None,
@@ -143,37 +156,44 @@ def tune(
     display = LiveTable(enabled=not (quiet or as_json))
     with display:
         outcome = run_tune(request, refresh=display.refresh)
-    rows = outcome.rows
     if as_json:
         typer.echo(json.dumps(_summary(outcome), indent=2, default=str))
     else:
-        console = stdout()
-        console.print(trial_table(rows, outcome.metric, f"study '{outcome.plan.study}'"))
-        console.print(f"trial runs: {outcome.plan.study_dir}")
-        best = next((r for r in rows if r.best), None)
-        if best is not None:
-            console.print(f"best: trial {best.number}, {outcome.metric} {best.value:.6g}  ({_params(best.params)})")
-            console.print(f"best config: {outcome.best_file}  (train it: kerascli train {outcome.best_file})")
-        else:
-            console.print("no trial completed")
+        _print_outcome(outcome)
+    _fail_unless_done(outcome, request)
+
+
+def _print_outcome(outcome) -> None:
+    """The trials' table, where their runs are, and the best trial with its config."""
+    console = stdout()
+    console.print(trial_table(outcome.rows, outcome.metric, f"study '{outcome.plan.study}'"))
+    console.print(f"trial runs: {outcome.plan.study_dir}")
+    best = next((r for r in outcome.rows if r.best), None)
+    if best is not None:
+        console.print(f"best: trial {best.number}, {outcome.metric} {best.value:.6g}  ({_params(best.params)})")
+        console.print(f"best config: {outcome.best_file}  (train it: kerascli train {outcome.best_file})")
+    else:
+        console.print("no trial completed")
+
+
+def _fail_unless_done(outcome, request) -> None:
+    """Exits 1 when every trial failed, 130 with the command that continues the study when interrupted."""
+    rows = outcome.rows
     failures = [r for r in rows if r.state == "failed"]
     if not outcome.interrupted and failures and not any(r.state == "complete" for r in rows):
         fail([f"no trial completed; {len(failures)} failed, the last with: {failures[-1].note}"], 1)
     if outcome.interrupted:
+        flags = (
+            ("--study", request.study),
+            ("--space", request.space_file),
+            ("--storage", outcome.storage_shown if request.storage else None),
+            ("--output-dir", request.output_dir),
+        )
         fail(
             [
                 f"interrupted: {outcome.finished} of {outcome.settings.trials} trial(s) are done; "
-                f"continue with: kerascli tune {config} --resume"
-                + "".join(
-                    f" {flag} {value}"
-                    for flag, value in (
-                        ("--study", study),
-                        ("--space", space),
-                        ("--storage", outcome.storage_shown if storage else None),
-                        ("--output-dir", output_dir),
-                    )
-                    if value
-                )
+                f"continue with: kerascli tune {request.config} --resume"
+                + "".join(f" {flag} {value}" for flag, value in flags if value)
             ],
             130,
         )

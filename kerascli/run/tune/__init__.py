@@ -13,15 +13,12 @@ report.py    --report: parameter importances and the optimisation history
 from __future__ import annotations
 
 import dataclasses
-import time
 from pathlib import Path
 from typing import Callable
 
 from kerascli.config.space.settings import StudySettings, where_set
 from kerascli.errors import KerasCliError, UsageError
 from kerascli.run.tune.session import Plan, Request, StopOnSignal, prepare, run_trials
-
-REFRESH_SECONDS = 0.5  # the live table reads the storage at most this often
 
 __all__ = ["Request", "Plan", "Outcome", "tune", "open_report", "prepare"]
 
@@ -68,53 +65,53 @@ def tune(request: Request, refresh: Callable | None = None) -> Outcome:
     optuna = _import_optuna()
     from kerascli.run.tune import study as studies
     from kerascli.run.tune.best import write_best
-    from kerascli.run.tune.rows import trial_rows
+    from kerascli.run.tune.rows import LiveRows, trial_rows
 
     plan, space, doc = prepare(request)
     settings = StudySettings(**plan.settings)
     shown = studies.shown_url(plan.storage)
-    # An Optuna class named in the space is checked (built once) before the study exists.
+    study = _open_study(optuna, request, plan, space, doc, settings)
+    remaining = settings.trials - studies.counted(study)
+    Path(plan.study_dir).mkdir(parents=True, exist_ok=True)
+    live = LiveRows(study, space.dimensions, settings.metric, f"study '{plan.study}' ({shown})", refresh)
+    live.show(force=True)
+    stopped = _run_remaining(plan, remaining, live)
+    best_file = write_best(study, Path(plan.study_dir), settings.metric)
+    return Outcome(
+        plan, settings, trial_rows(study, space.dimensions), best_file, stopped, studies.counted(study), shown
+    )
+
+
+def _open_study(optuna, request: Request, plan: Plan, space, doc, settings: StudySettings):
+    """The plan's study, created or resumed, once the sampler and pruner it names were built.
+
+    An Optuna class named in the space is checked (built once) before the
+    study exists, so a bad one leaves nothing behind.
+    """
+    from kerascli.run.tune import study as studies
+
     given = {k: v for k, v in request.options.items() if v is not None}
     studies.make_sampler(settings, space, None, where_set(space, "sampler", given))
     studies.make_pruner(settings, where_set(space, "pruner", given))
     storage = studies.open_storage(plan.storage)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    study = studies.open_study(
-        storage, plan.study, settings, studies.fingerprint(doc.data, space, settings), plan.resume, shown
-    )
-    remaining = settings.trials - studies.counted(study)
-    Path(plan.study_dir).mkdir(parents=True, exist_ok=True)
-    live: dict[int, tuple[int, float]] = {}
-    title = f"study '{plan.study}' ({shown})"
+    fingerprint = studies.fingerprint(doc.data, space, settings)
+    return studies.open_study(storage, plan.study, settings, fingerprint, plan.resume, studies.shown_url(plan.storage))
 
-    last = [0.0]
 
-    def show(force: bool = False) -> None:  # at most every REFRESH_SECONDS, unless a trial just ended
-        if refresh is not None and (force or time.monotonic() - last[0] >= REFRESH_SECONDS):
-            last[0] = time.monotonic()
-            refresh(trial_rows(study, space.dimensions, live), settings.metric, title)
+def _run_remaining(plan: Plan, remaining: int, live) -> bool:
+    """Runs the trials still missing, here or in `--jobs` worker processes.
 
-    def on_epoch(number: int, epoch: int, value: float) -> None:
-        live[number] = (epoch, value)
-        show()
-
-    def on_trial(trial) -> None:
-        live.pop(trial.number, None)
-        show(force=True)
-
-    show(force=True)
+    Returns:
+        Whether a signal stopped the study early.
+    """
     if plan.jobs > 1 and remaining > 0:
         from kerascli.run.tune import workers
 
-        stopped = workers.run(plan, remaining, watch=show)
-    else:
-        with StopOnSignal() as stop:
-            run_trials(plan, remaining, on_epoch=on_epoch, on_trial=on_trial, stop=stop)
-        stopped = stop.requested
-    best_file = write_best(study, Path(plan.study_dir), settings.metric)
-    return Outcome(
-        plan, settings, trial_rows(study, space.dimensions), best_file, stopped, studies.counted(study), shown
-    )
+        return workers.run(plan, remaining, watch=live.show)
+    with StopOnSignal() as stop:
+        run_trials(plan, remaining, on_epoch=live.on_epoch, on_trial=live.on_trial, stop=stop)
+    return stop.requested
 
 
 def open_report(request: Request):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import optuna
 
 from kerascli.config.space import Dimension
 
+REFRESH_SECONDS = 0.5  # the live table reads the storage at most this often
 STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running", "WAITING": "waiting"}
 
 
@@ -67,6 +69,45 @@ def trial_rows(study, dimensions: list[Dimension], live: dict[int, tuple[int, fl
             TrialRow(t.number, state, value, params, epochs, seconds, _note(t, state, epochs), t.number == best)
         )
     return rows
+
+
+class LiveRows:
+    """Redraws the live table while trials run in this process or in workers.
+
+    At most every `REFRESH_SECONDS`, and at once when a trial ends.
+
+    Args:
+        study: the Optuna study.
+        dimensions: the space's dimensions (params are shown as config values).
+        metric: the metric's name, a column of the table.
+        title: the table's title.
+        refresh: called with `(rows, metric, title)`, or None (no display).
+    """
+
+    def __init__(self, study, dimensions: list[Dimension], metric: str, title: str, refresh=None):
+        self.study = study
+        self.dimensions = dimensions
+        self.metric = metric
+        self.title = title
+        self.refresh = refresh
+        self.live: dict[int, tuple[int, float]] = {}  # trials running here: (epoch, value)
+        self._last = 0.0
+
+    def show(self, force: bool = False) -> None:
+        """Redraws the table if `REFRESH_SECONDS` passed since the last time, or if `force`."""
+        if self.refresh is not None and (force or time.monotonic() - self._last >= REFRESH_SECONDS):
+            self._last = time.monotonic()
+            self.refresh(trial_rows(self.study, self.dimensions, self.live), self.metric, self.title)
+
+    def on_epoch(self, number: int, epoch: int, value: float) -> None:
+        """A trial running here reported an epoch's value."""
+        self.live[number] = (epoch, value)
+        self.show()
+
+    def on_trial(self, trial) -> None:
+        """A trial running here ended."""
+        self.live.pop(trial.number, None)
+        self.show(force=True)
 
 
 def _note(trial, state: str, epochs: int) -> str:
