@@ -64,6 +64,23 @@ def create_app(service, batcher: MicroBatcher, *, max_rows: int, max_body: int) 
     async def metadata() -> dict:
         return service.signature
 
+    predict = predict_endpoint(service, batcher, body_model)
+    app.post("/predict", summary="Predictions for rows of inputs, decoded as by `kerascli predict`")(predict)
+    return app
+
+
+def predict_endpoint(service, batcher: MicroBatcher, body_model):
+    """The `POST /predict` handler: rows in, decoded predictions out, every failure one line.
+
+    Args:
+        service: the loaded run.
+        batcher: the micro-batcher that runs the model.
+        body_model: the Pydantic model of a request body (`schema.request_model`).
+
+    Returns:
+        The async handler, its body typed by `body_model` (FastAPI reads it for the OpenAPI).
+    """
+
     # The body type is built at run time: this module has no `from __future__ import annotations`,
     # so FastAPI sees the class itself.
     async def predict(body: body_model):  # type: ignore[valid-type]
@@ -84,8 +101,7 @@ def create_app(service, batcher: MicroBatcher, *, max_rows: int, max_body: int) 
         # Plain JSON of plain values: FastAPI's jsonable_encoder pass over every row is skipped.
         return JSONResponse({"predictions": service.decode(outputs)})
 
-    app.post("/predict", summary="Predictions for rows of inputs, decoded as by `kerascli predict`")(predict)
-    return app
+    return predict
 
 
 def not_finite(arrays: dict[str, np.ndarray], inputs: list[dict]) -> str | None:
