@@ -9,7 +9,8 @@
 - `share: other` calls `other`'s layer object again: one set of weights;
 - a node whose `type` is a block builds a nested functional `keras.Model`
   named after the node (one line in `summary()`), from the block's nodes with
-  `$param` values replaced; blocks may use blocks;
+  `$param` values replaced; blocks may use blocks
+  (`kerascli.model.block_instances`);
 - a node whose `type` is a `keras.applications` model builds that model
   (`kerascli.model.applications`); `trainable: false` and `freeze:` apply to
   any node (`kerascli.model.freezing`); under a mixed `dtype_policy` the
@@ -27,13 +28,13 @@ from typing import Any
 
 from kerascli.config import blocks as block_rules
 from kerascli.config import graph
-from kerascli.config.document import Document, Key, format_key
+from kerascli.config.document import Document, Key
 from kerascli.config.spec import BlockSpec, ModelSpec, Node
 from kerascli.config.spec.model import MAX_REPEAT
 from kerascli.engine.initialization import deferred_initialization
 from kerascli.engine.keras_import import load_keras
-from kerascli.errors import ConfigError, Problem
-from kerascli.model import applications, freezing, precision
+from kerascli.errors import ConfigError
+from kerascli.model import applications, block_instances, freezing, precision
 from kerascli.model.objects import clean, make_layer
 
 MAX_LAYERS = 10_000  # layers (and block instances) one model may make, every repeat multiplied
@@ -135,6 +136,7 @@ class _Builder:
         self.made = 0  # layers and block instances made so far: `repeat` in nested blocks multiplies
 
     def fail(self, key: Key, message: str):
+        """Raises a `ConfigError` at `key`."""
         raise ConfigError([self.doc.problem(key, message)])
 
     def graph(
@@ -161,25 +163,10 @@ class _Builder:
         """
         input_names = list(tensors)
         reads = [graph.input_refs(node.inputs, i, names, input_names) for i, node in enumerate(nodes)]
-        try:
-            order = graph.node_order(
-                [[r.name for r in refs] for refs in reads], names, input_names, [n.share for n in nodes]
-            )
-        except graph.CycleError as exc:
-            self.fail(prefix + (exc.cycle[0], "inputs"), exc.message(names))
         made: dict[str, list] = {}  # node name → the layer objects it called
-        for i in order:
-            node, key = nodes[i], prefix + (i,)
-            if node.inputs is None and i == 0 and len(input_names) > 1 and node.share is None:
-                self.fail(
-                    key,
-                    f"the graph has {len(input_names)} inputs ({', '.join(input_names)}); set 'inputs' on its first node",
-                )
-            for ref in reads[i]:
-                if ref.name not in tensors:
-                    self.fail(key + ref.key, f"unknown input '{ref.name}'")
-            if not reads[i]:
-                self.fail(key + ("inputs",), "the node reads no input")
+        for i in self._order(nodes, names, prefix, input_names, reads):
+            node, key, name = nodes[i], prefix + (i,), names[i]
+            self._check_inputs(node, i, reads[i], tensors, input_names, key)
             args = self._call_args(node, reads[i], tensors, key)
             call = block_rules.substitute(node.call or {}, params or {})
             if call and node.type in self.blocks:
@@ -188,17 +175,46 @@ class _Builder:
                 if node.share not in made:
                     self.fail(key + ("share",), f"'{node.share}' is not a node of this graph")
                 layers = made[node.share]
-            elif node.type in self.blocks:
-                layers = self._instances(node, names[i], key, args, params)
-            elif applications.is_application(node.type):
-                layers, args = self._application(node, names[i], key, args, params)
             else:
-                layers = self._layers(node, names[i], key, params, output=names[i] in outputs)
-            if node.share is None:
+                layers, args = self._node_layers(node, name, key, args, params, output=name in outputs)
                 call = self._freeze(node, layers, call, key)
-            made[names[i]] = layers
-            tensors[names[i]] = self._apply(layers, args, call, node, names[i], key)
+            made[name] = layers
+            tensors[name] = self._apply(layers, args, call, node, name, key)
         return tensors
+
+    def _order(self, nodes: list[Node], names: list[str], prefix: Key, input_names: list[str], reads: list) -> list:
+        """The node indices in dependency order; a cycle is an error at the first node on it."""
+        try:
+            return graph.node_order(
+                [[r.name for r in refs] for refs in reads], names, input_names, [n.share for n in nodes]
+            )
+        except graph.CycleError as exc:
+            self.fail(prefix + (exc.cycle[0], "inputs"), exc.message(names))
+
+    def _check_inputs(self, node: Node, i: int, refs: list, tensors: dict, input_names: list[str], key: Key) -> None:
+        """A node reads at least one known tensor; the first node of a graph with several inputs says which."""
+        if node.inputs is None and i == 0 and len(input_names) > 1 and node.share is None:
+            self.fail(
+                key,
+                f"the graph has {len(input_names)} inputs ({', '.join(input_names)}); set 'inputs' on its first node",
+            )
+        for ref in refs:
+            if ref.name not in tensors:
+                self.fail(key + ref.key, f"unknown input '{ref.name}'")
+        if not refs:
+            self.fail(key + ("inputs",), "the node reads no input")
+
+    def _node_layers(self, node: Node, name: str, key: Key, args: tuple[str, Any], params, output: bool):
+        """What a node that shares nothing calls, and what the first of it is called with.
+
+        A block node makes its nested models, an application node its model
+        (on its preprocessed input), any other node its Keras layers.
+        """
+        if node.type in self.blocks:
+            return block_instances.build(self, node, name, key, args, params), args
+        if applications.is_application(node.type):
+            return self._application(node, name, key, args, params)
+        return self._layers(node, name, key, params, output=output), args
 
     def _call_args(self, node: Node, refs: list, tensors: dict, key: Key) -> tuple[str, Any]:
         """What the node's first layer is called with: a tensor, a list, or kwargs."""
@@ -248,7 +264,8 @@ class _Builder:
                 self.fail(key, f"'{name}' {what} cannot be applied to its input: {clean(exc)}")
         return out
 
-    def _repeat(self, node: Node, key: Key, params) -> int:
+    def repeat(self, node: Node, key: Key, params) -> int:
+        """The node's `repeat` (block parameters filled in), counted against `MAX_LAYERS`."""
         repeat = block_rules.substitute(node.repeat, params or {})
         if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 1:
             self.fail(key + ("repeat",), f"expected a positive integer, got {repeat!r}")
@@ -262,7 +279,8 @@ class _Builder:
             )
         return repeat
 
-    def _kwargs(self, node: Node, key: Key, params) -> dict:
+    def kwargs(self, node: Node, key: Key, params) -> dict:
+        """The node's constructor arguments with the block's `params` filled in; a `$name` left over is an error."""
         kwargs = block_rules.substitute(node.kwargs, params) if params is not None else node.kwargs
         left = block_rules.param_refs(kwargs)
         if left:
@@ -276,8 +294,8 @@ class _Builder:
         return kwargs
 
     def _layers(self, node: Node, name: str, key: Key, params, output: bool = False) -> list:
-        repeat = self._repeat(node, key, params)
-        kwargs = self._kwargs(node, key, params)
+        repeat = self.repeat(node, key, params)
+        kwargs = self.kwargs(node, key, params)
         layers = [
             make_layer(node.type, kwargs, name if repeat == 1 else f"{name}_{r + 1}", self.doc, key)
             for r in range(repeat - 1)
@@ -292,9 +310,9 @@ class _Builder:
         form, value = args
         if form != "tensor":
             self.fail(key + ("inputs",), f"{node.type} reads one tensor; 'inputs' names {len(value)}")
-        if self._repeat(node, key, params) != 1:
+        if self.repeat(node, key, params) != 1:
             self.fail(key + ("repeat",), f"{node.type} cannot be repeated: it is a whole model")
-        model = applications.build(node.type, self._kwargs(node, key, params), name, value, self.doc, key)
+        model = applications.build(node.type, self.kwargs(node, key, params), name, value, self.doc, key)
         if node.preprocess_input:
             value = applications.preprocess(node.type, value)
         return [model], ("tensor", value)
@@ -306,71 +324,3 @@ class _Builder:
         except freezing.SelectionError as exc:
             self.fail(key + ("freeze",), str(exc))
         return call
-
-    def _instances(self, node: Node, name: str, key: Key, args: tuple[str, Any], params) -> list:
-        """The nested models of a block node (`repeat` makes several, chained)."""
-        block = self.blocks[node.type]
-        repeat = self._repeat(node, key, params)
-        given = self._kwargs(node, key, params)
-        values, problems = block_rules.instance_params(node.type, block.params, given)
-        if problems:
-            raise ConfigError([self.doc.problem(key + (p,), m) for p, m in problems])
-        if repeat > 1 and len(block.inputs) > 1:
-            self.fail(
-                key + ("repeat",),
-                f"block '{node.type}' takes {len(block.inputs)} inputs; only a one-input block can be repeated",
-            )
-        form, value = args
-        if form == "kwargs":
-            bindings, error = block_rules.bind_inputs(block.inputs, node.inputs, None)
-            if error:
-                self.fail(key + ("inputs",), f"block '{node.type}': {error}")
-            first = [value[b] for b, _, _ in bindings]
-        else:
-            first = value if form == "list" else [value]
-        if len(first) != len(block.inputs):
-            self.fail(
-                key + ("inputs",),
-                f"block '{node.type}' takes {len(block.inputs)} input(s) ({', '.join(block.inputs)}), got {len(first)}",
-            )
-        models, current = [], first
-        for r in range(repeat):
-            instance = name if repeat == 1 else f"{name}_{r + 1}"
-            model = self._instance(node.type, block, instance, values, current, key)
-            models.append(model)
-            if r + 1 < repeat:
-                current = [model.output]
-        return models
-
-    def _instance(self, block_name: str, block: BlockSpec, instance: str, params: dict, tensors: list, key: Key):
-        """Builds one block instance as a nested functional model."""
-        inner = [
-            keras.Input(shape=tuple(t.shape[1:]), dtype=t.dtype, name=f"{instance}_{n}")
-            for n, t in zip(block.inputs, tensors)
-        ]
-        prefix = ("blocks", block_name, "layers")
-        try:
-            outputs = self.graph(block.layers, block.node_names(), prefix, dict(zip(block.inputs, inner)), params)
-        except ConfigError as exc:
-            raise ConfigError([self._within(p, instance, key) for p in exc.problems]) from None
-        out_name = block.output_name()
-        if out_name not in outputs or out_name in block.inputs:
-            self.fail(
-                ("blocks", block_name, "outputs"), f"unknown output '{out_name}': not a node of block '{block_name}'"
-            )
-        try:
-            return keras.Model(inner[0] if len(inner) == 1 else inner, outputs[out_name], name=instance)
-        except Exception as exc:  # noqa: BLE001
-            self.fail(key, f"Keras cannot build block '{block_name}' as '{instance}': {clean(exc)}")
-
-    def _within(self, problem: Problem, instance: str, key: Key) -> Problem:
-        """`problem` (inside a block) with the instance it was built for named."""
-        loc = self.doc.locate(key)
-        where = f"line {loc.line}" if loc.line else loc.file
-        return Problem(
-            problem.file,
-            problem.line,
-            problem.col,
-            problem.path,
-            f"in '{instance}' ({format_key(key)}, {where}): {problem.message}",
-        )

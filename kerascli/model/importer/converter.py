@@ -1,4 +1,8 @@
-"""A serialized Keras model (`get_config()`) → kerascli nodes, blocks and inputs."""
+"""A serialized Keras model (`get_config()`) → kerascli nodes, blocks and inputs.
+
+This module wires the graph (which node reads which); each layer's own
+arguments are written by `kerascli.model.importer.arguments`.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,10 @@ import re
 from typing import Any
 
 from kerascli.config.catalog import Catalog
-from kerascli.config.tables import IDENTIFIER_KINDS
 from kerascli.engine.keras_import import load_keras
 from kerascli.errors import KerasCliError
 from kerascli.model.importer.applications import recognise
+from kerascli.model.importer.arguments import layer_arguments
 
 MODEL_CLASSES = ("Functional", "Sequential", "Model")
 
@@ -19,9 +23,6 @@ def block_identifier(name: str) -> str:
     """A Keras model name as a block name (an identifier): `mobilenetv2_0.35_32` → `mobilenetv2_0_35_32`."""
     text = re.sub(r"\W", "_", name)
     return text if text.isidentifier() else f"_{text}" if text else "block"
-
-
-NESTED_MODULES = {f"keras.{kind}": kind for _, kind in IDENTIFIER_KINDS}
 
 
 class Converter:
@@ -179,7 +180,7 @@ class Converter:
                     application["trainable"] = False
                 return {"name": name, **application}
             return {"name": name, "type": self.block(layer)}
-        return {"name": name, **self.layer_arguments(layer)}
+        return {"name": name, **layer_arguments(layer, self.catalog)}
 
     def block(self, layer: dict) -> str:
         """Adds a nested model to `blocks:`; returns the block's name.
@@ -203,88 +204,6 @@ class Converter:
         """Whether a block may not be called `name`: a Keras layer or application has it."""
         return self.catalog.get("layers", name) is not None or self.catalog.get("applications", name) is not None
 
-    def layer_arguments(self, layer: dict) -> dict:
-        """`{type, <arguments that differ from the defaults>}` of a serialized layer."""
-        class_name = layer["class_name"]
-        config = layer["config"]
-        entry = self.catalog.get("layers", class_name)
-        out: dict[str, Any] = {"type": class_name}
-        for key, value in config.items():
-            if key == "name":
-                continue
-            if key == "trainable":
-                if value is False:
-                    out[key] = False
-                continue
-            if key == "dtype":
-                policy = value.get("config", {}).get("name") if isinstance(value, dict) else value
-                if policy not in (None, "float32"):
-                    out[key] = policy
-                continue
-            arg = entry.arguments.get(key) if entry else None
-            if entry is not None and arg is None and key not in entry.accepts_kwargs:
-                known, default = _inherited_default(class_name, key)
-                if value is None or (known and value == default):
-                    continue
-                raise KerasCliError(
-                    f"layer '{config.get('name')}' ({class_name}) has argument {key}={value!r}, "
-                    "which the catalogue of this Keras does not know"
-                )
-            converted = self.value(key, value)
-            if not self.is_default(key, converted, arg, config, out):
-                out[key] = _collapsed(converted, arg)
-        return out
-
-    def is_default(self, key: str, converted: Any, arg, config: dict, out: dict) -> bool:
-        """Whether a converted argument is what Keras would use anyway, so the config can leave it out."""
-        if arg is not None and not arg.required and _same(converted, arg.default, key, self.catalog):
-            return True
-        if key == "backward_layer" and isinstance(out.get("layer"), dict):
-            # Bidirectional's default: the forward layer, reversed.
-            return converted == {**out["layer"], "go_backwards": not out["layer"].get("go_backwards", False)}
-        if key == "strides" and arg is not None and arg.default is None and "pool_size" in config:
-            pool = config["pool_size"]
-            # Pooling: strides default to pool_size.
-            return _same(converted, list(pool) if isinstance(pool, (list, tuple)) else pool, key, self.catalog)
-        return False
-
-    def value(self, key: str, value: Any) -> Any:
-        """A serialized argument value in config form."""
-        if isinstance(value, tuple):
-            value = list(value)
-        if isinstance(value, list):
-            return [self.value(key, v) for v in value]
-        if not isinstance(value, dict):
-            return value
-        module = value.get("module", "")
-        if module == "keras.layers" and "class_name" in value:
-            inner = self.layer_arguments(value)
-            return inner
-        kind = NESTED_MODULES.get(module)
-        if kind is not None:
-            return self.keras_object(kind, value)
-        if "class_name" in value:
-            raise KerasCliError(f"argument '{key}' holds a {value['class_name']} object, which a config cannot write")
-        return {k: self.value(k, v) for k, v in value.items()}
-
-    def keras_object(self, kind: str, value: dict) -> Any:
-        """An initializer/regularizer/constraint as `name` or `{type: Class, ...}`."""
-        class_name = value["class_name"]
-        entry = self.catalog.get(kind, class_name)
-        kwargs = {}
-        for key, item in (value.get("config") or {}).items():
-            arg = entry.arguments.get(key) if entry else None
-            if item is None and (arg is None or arg.default is None):
-                continue
-            if arg is not None and _same(item, arg.default, key, self.catalog):
-                continue
-            kwargs[key] = self.value(key, item)
-        if not kwargs:
-            for alias, canonical in sorted(self.catalog.aliases(kind).items()):
-                if canonical == class_name and alias == alias.lower():
-                    return alias
-        return {"type": class_name, **kwargs}
-
 
 def _triples(value) -> list:
     """`output_layers` (a triple, a list of triples or a dict of them) as a list."""
@@ -304,64 +223,5 @@ def _is_functional(layer: dict) -> bool:
     return "Functional" in (layer.get("class_name"), layer.get("registered_name"))
 
 
-def _inherited_default(class_name: str, key: str) -> tuple[bool, Any]:
-    """`(True, default)` when a base class of layer `class_name` takes `key`.
-
-    Some arguments reach a base class through `**kwargs` (e.g. an RNN's
-    `zero_output_for_mask`) and so are not in the catalogue entry.
-    """
-    keras = load_keras()
-
-    cls = getattr(keras.layers, class_name, None)
-    for base in getattr(cls, "__mro__", ()):
-        init = base.__dict__.get("__init__")
-        if init is None:
-            continue
-        param = inspect.signature(init).parameters.get(key)
-        if param is not None and param.default is not inspect.Parameter.empty:
-            return True, param.default
-    return False, None
-
-
 def _is_tensor(value) -> bool:
     return isinstance(value, dict) and value.get("class_name") == "__keras_tensor__"
-
-
-def _same(value: Any, default: Any, key: str, catalog: Catalog) -> bool:
-    """Whether a config value means the same as the catalogue default."""
-    if isinstance(value, tuple):
-        value = list(value)
-    if value == default:
-        return True
-    if (key == "activation" or key.endswith("_activation")) and value == "linear" and default is None:
-        return True
-    if key == "data_format" and default is None and value == "channels_last":
-        return True  # None means keras.config.image_data_format(), channels_last unless configured
-    if (
-        isinstance(default, int)
-        and not isinstance(default, bool)
-        and isinstance(value, list)
-        and value
-        and all(v == default for v in value)
-    ):
-        return True
-    for suffix, kind in IDENTIFIER_KINDS:
-        if key == suffix or key.endswith("_" + suffix):
-            if isinstance(value, str) and isinstance(default, str):
-                a, b = catalog.get(kind, value), catalog.get(kind, default)
-                return a is not None and b is not None and a.name == b.name
-    return False
-
-
-def _collapsed(value: Any, arg) -> Any:
-    """`[3, 3]` as `3` for arguments that take an int or a list (`kernel_size`, `strides`)."""
-    if (
-        isinstance(value, list)
-        and value
-        and arg is not None
-        and arg.type == "integer|array"
-        and isinstance(value[0], int)
-        and all(v == value[0] for v in value)
-    ):
-        return value[0]
-    return value
