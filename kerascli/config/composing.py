@@ -10,10 +10,10 @@ fast) and stops, with the position, at the first of:
 - more than `MAX_NODES` nodes, counting each alias as the nodes it repeats;
 - collections nested more than `MAX_DEPTH` levels;
 - an alias to a node that contains it, an unknown or a duplicate anchor;
-- a second document, a control character (NUL, ESC...) anywhere in the text;
-- a tag outside JSON's types (`!!timestamp`, `!!binary`, `!!set`, ...): no
-  Keras argument takes a date or bytes, and a date would pass the spec as a
-  value. As in YAML 1.2, `2001-12-14` is a string, not a date.
+- a second document, a control character (NUL, ESC...) anywhere in the text.
+
+As in YAML 1.2, `2001-12-14` is a string, not a date (tags are checked where
+the tree is indexed, `kerascli.config.document`).
 
 Real configs are far inside the limits (the largest example has under 200
 nodes, 7 levels). Nothing here imports Keras.
@@ -58,24 +58,10 @@ Loader.yaml_implicit_resolvers = {
     first: [(tag, pattern) for tag, pattern in resolvers if tag != TIMESTAMP]
     for first, resolvers in Loader.yaml_implicit_resolvers.items()
 }
-# The tags a config's values may have: JSON's types.
-ALLOWED_TAGS = frozenset(
-    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq", "merge")
-)
 
 
 class LimitError(yaml.MarkedYAMLError):
     """The text is valid YAML but past a limit of this module (its `problem` says which)."""
-
-
-def _check_tag(tag: str, event) -> None:
-    if tag not in ALLOWED_TAGS:
-        shown = tag.replace("tag:yaml.org,2002:", "!!")
-        raise LimitError(
-            problem=f"tag {shown} is not allowed: a config holds strings, numbers, booleans, null, lists and "
-            "mappings only",
-            problem_mark=event.start_mark,
-        )
 
 
 class _Open:
@@ -173,7 +159,6 @@ class _Composer:
         tag = event.tag
         if tag is None or tag == "!":
             tag = self.loader.resolve(kind, None, event.implicit)
-        _check_tag(tag, event)
         self.count(1, event.start_mark, "this collection")
         self.stack.append(_Open(kind(tag, [], event.start_mark, None, flow_style=event.flow_style), event.anchor))
 
@@ -186,7 +171,6 @@ class _Composer:
             tag = self.resolved.get(known)
             if tag is None:
                 tag = self.resolved[known] = self.loader.resolve(ScalarNode, event.value, event.implicit)
-        _check_tag(tag, event)
         self.count(1, event.start_mark, "this value")
         return ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
 

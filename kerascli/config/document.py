@@ -205,7 +205,7 @@ def _index(node, key: Key, display: str, locations: dict, problems: list, loader
             mark = item.start_mark
             locations[key + (i,)] = Location(display, mark.line + 1, mark.column + 1)
             _index(item, key + (i,), display, locations, problems, loader)
-    message = _tag_message(node.tag)
+    message = tag_message(node.tag)
     if message is not None:
         problems.append(_problem_at(node.start_mark, display, key, message))
 
@@ -235,13 +235,23 @@ def _index_mapping(node, key: Key, display: str, locations: dict, problems: list
         _index(value_node, child, display, locations, problems, loader)
 
 
-def _tag_message(tag: str) -> str | None:
+JSON_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq", "merge")
+)
+
+
+def tag_message(tag: str) -> str | None:
     """Why a node's YAML `tag` is refused, or None for a standard tag of plain data."""
     if not tag.startswith("tag:yaml.org,2002:"):
         return f"YAML tag '{tag}' is not allowed: a config holds plain data only"
     if tag.startswith("tag:yaml.org,2002:python/"):
         return (
             f"YAML tag '!!{tag[len('tag:yaml.org,2002:') :]}' is not allowed: a config can never build Python objects"
+        )
+    if tag not in JSON_TAGS:  # !!timestamp, !!binary, !!set...: no Keras argument takes a date or bytes
+        return (
+            f"YAML tag '!!{tag[len('tag:yaml.org,2002:') :]}' is not allowed: a config holds strings, numbers, "
+            "booleans, null, lists and mappings only"
         )
     return None
 

@@ -7,7 +7,7 @@ from typing import Any
 import yaml
 
 from kerascli.config.composing import Loader, compose
-from kerascli.config.document import Document, Key, Location, format_key
+from kerascli.config.document import Document, Key, Location, format_key, tag_message
 from kerascli.errors import ConfigError, Problem
 
 
@@ -46,13 +46,28 @@ def parse_override(text: str) -> tuple[Key, Any]:
 
 
 def _value(text: str) -> Any:
-    """An override's value parsed as YAML, within the same limits as a config file."""
+    """An override's value parsed as YAML, within the same limits and tags as a config file.
+
+    Raises:
+        yaml.YAMLError: the text is no YAML a config could hold (it is then taken as a string).
+    """
     loader = Loader(text)
     try:
         node = compose(text, loader)
-        return None if node is None else loader.construct_document(node)
+        if node is None:
+            return None
+        _check_tags(node)
+        return loader.construct_document(node)
     finally:
         loader.dispose()
+
+
+def _check_tags(node) -> None:
+    if tag_message(node.tag) is not None:
+        raise yaml.YAMLError(tag_message(node.tag))
+    for child in node.value if isinstance(node.value, list) else ():
+        for part in child if isinstance(child, tuple) else (child,):
+            _check_tags(part)
 
 
 def apply_override(doc: Document, text: str) -> None:

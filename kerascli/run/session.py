@@ -40,7 +40,6 @@ class Hooks:
 
     run_dir: Path | None = None
     callbacks: list = dataclasses.field(default_factory=list)
-    adapt_rows: Any = None  # the training rows before sharding, until `adapt` has run
     run_info: dict = dataclasses.field(default_factory=dict)
     signals: bool = True
     checkpoints: bool = True
@@ -73,6 +72,7 @@ class Training:
     compile_args: dict = dataclasses.field(default_factory=dict)
     warm_start: dict | None = None
     callbacks: list = dataclasses.field(default_factory=list)
+    adapt_rows: Any = None  # the training rows before sharding, until `adapt` has run
 
 
 def discard_scratch(t: Training) -> None:
