@@ -1,19 +1,11 @@
 """The `kerascli` command line: parses options, calls `kerascli.run`, renders results.
 
 No logic lives here. Each module registers its commands on the one Typer
-`app` (`kerascli.cli.app`); a new command family is a new module imported below.
+`app` (`kerascli.cli.app`); `kerascli.cli.registry.COMMANDS` names the module of
+every command, which is imported when the command is first used. A new command
+is a function in a module and a line in that table.
 """
 
-# Importing a module registers its commands; `--help` lists them in this order.
-from kerascli.cli import (
-    checking,  # noqa: E402, F401, I001
-    export,  # noqa: E402, F401, I001
-    runs,  # noqa: E402, F401, I001
-    serve,  # noqa: E402, F401, I001
-    tools,  # noqa: E402, F401, I001
-    training,  # noqa: E402, F401, I001
-    tune,  # noqa: E402, F401, I001
-)
 from kerascli.cli.app import app
 from kerascli.run import signals
 

@@ -1,25 +1,34 @@
 """The Typer app, the options every command shares, and how errors reach the terminal.
 
 Commands live in one module per family (`kerascli.cli.training`, ...), each
-registering itself on `app`. Keras is never imported here: `--help` and
-`validate` stay fast, and the backend is chosen before Keras loads.
+registering itself on `app`; `kerascli.cli.registry` imports a module when
+one of its commands is first used. Neither Keras nor rich is imported here:
+`--help` and `validate` stay fast, and the backend is chosen before Keras loads.
+
+The command modules do not use `from __future__ import annotations`: typer
+reads every option's annotation, and string annotations would be evaluated
+again each time a command is built.
 """
 
-from __future__ import annotations
-
+import contextlib
 import functools
+import os
 import sys
 import traceback
-from typing import Annotated, List, Optional
+from typing import TYPE_CHECKING, Annotated, List, Optional
 
 import typer
-from rich.console import Console
 
 from kerascli import __version__
+from kerascli.cli.registry import lazy_group
 from kerascli.errors import KerasCliError, Problem, printable
 from kerascli.run import signals
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 app = typer.Typer(
+    cls=lazy_group(lambda: app),
     name="kerascli",
     help="Train Keras models declared in YAML.",
     no_args_is_help=True,
@@ -93,8 +102,32 @@ def load_plugins(modules: Optional[List[str]], backend_cli: Optional[str]) -> No
         plugins.load(modules, backend_cli)
 
 
-def stdout() -> Console:
+@contextlib.contextmanager
+def no_pydantic_plugins():
+    """Within: Pydantic builds validators without looking for its plugins.
+
+    Pydantic finds plugins by scanning the entry points of every installed
+    distribution when it builds its first validator (~10 ms with a hundred
+    packages); the config spec builds its validators as it is imported and
+    needs none. Typer does the same around its own parameter adapters. The
+    variable is restored on exit, so later validators (and child processes)
+    see the user's setting.
+    """
+    previous = os.environ.get("PYDANTIC_DISABLE_PLUGINS")
+    os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["PYDANTIC_DISABLE_PLUGINS"]
+        else:
+            os.environ["PYDANTIC_DISABLE_PLUGINS"] = previous
+
+
+def stdout() -> "Console":
     """The console results are printed on."""
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=True)
 
 

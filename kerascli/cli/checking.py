@@ -1,14 +1,11 @@
 """Commands that check and show a config without training: `validate`, `schema`, `summary`."""
 
-from __future__ import annotations
-
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, List, Optional
+from typing import TYPE_CHECKING, Annotated, List, Optional
 
 import typer
-from rich.table import Table
 
 from kerascli.cli.annotations import FORMATS, github
 from kerascli.cli.app import (
@@ -21,10 +18,14 @@ from kerascli.cli.app import (
     fail,
     handled,
     load_plugins,
+    no_pydantic_plugins,
     stdout,
     warn,
 )
 from kerascli.errors import printable
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 def _check(path: Path, overrides: list[str], deep: bool, backend: str | None) -> list:
@@ -33,7 +34,8 @@ def _check(path: Path, overrides: list[str], deep: bool, backend: str | None) ->
         from kerascli.run.deep import validate_deep
 
         return validate_deep(path, overrides, backend)
-    from kerascli.run.validating import validate as check
+    with no_pydantic_plugins():  # the spec builds its validators as it is imported
+        from kerascli.run.validating import validate as check
 
     return check(path, overrides).warnings
 
@@ -109,10 +111,11 @@ def schema(
     """The JSON Schema of a config, for editors (YAML language server) and CI."""
     from kerascli.config.schema import build_schema, dumps_schema, write_schema
 
-    if output is None:
-        sys.stdout.write(dumps_schema(build_schema()))
-        return
-    write_schema(output)
+    with no_pydantic_plugins():  # build_schema imports the spec, which builds its validators
+        if output is None:
+            sys.stdout.write(dumps_schema(build_schema()))
+            return
+        write_schema(output)
     stdout().print(f"schema written to {output}")
 
 
@@ -144,7 +147,9 @@ def summary(
     )
 
 
-def _layer_table(info: dict) -> Table:
+def _layer_table(info: dict) -> "Table":
+    from rich.table import Table
+
     table = Table(title=f"model: {info['name']}", title_justify="left")
     columns = (
         ("layer", "left"),

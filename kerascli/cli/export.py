@@ -1,7 +1,5 @@
 """`kerascli export RUN --format FORMAT [-o DIR]`: the run's model in another format, verified."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import Annotated, Optional

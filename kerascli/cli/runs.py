@@ -3,18 +3,17 @@
 Both read the run directories' JSON files only: Keras is never imported.
 """
 
-from __future__ import annotations
-
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any, List, Optional
+from typing import TYPE_CHECKING, Annotated, Any, List, Optional
 
 import typer
-from rich.table import Table
 
 from kerascli.cli.app import JsonOption, app, handled, stdout
-from kerascli.config.document import format_key
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 MAX_METRIC_COLUMNS = 4
 WIDE = 240
@@ -77,7 +76,11 @@ def _metric_columns(records, sort: str | None) -> list[str]:
     return ordered[:MAX_METRIC_COLUMNS]
 
 
-def _runs_table(records, varied: list[str], metrics: list[str]) -> Table:
+def _runs_table(records, varied: list[str], metrics: list[str]) -> "Table":
+    from rich.table import Table
+
+    from kerascli.config.document import format_key
+
     table = Table(title=f"{len(records)} run{'s' if len(records) != 1 else ''}", title_justify="left")
     table.add_column("run", no_wrap=True)
     table.add_column("started", no_wrap=True)
@@ -174,7 +177,9 @@ def _data_change(a: dict | None, b: dict | None) -> str:
     return f"{describe(a)} → {describe(b)}"
 
 
-def _metrics_table(rows) -> Table:
+def _metrics_table(rows) -> "Table":
+    from rich.table import Table
+
     table = Table(title="final metrics", title_justify="left")
     for column in ("metric", "a", "b", "b - a"):
         table.add_column(column, justify="left" if column == "metric" else "right")

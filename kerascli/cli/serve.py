@@ -1,7 +1,5 @@
 """`kerascli serve RUN [--host 127.0.0.1] [--port 8000] [--workers N]`: predictions over HTTP."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

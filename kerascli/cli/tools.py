@@ -1,7 +1,5 @@
 """Commands around a config: `init` (a starter config), `import` (from a .keras model), `plot` (learning curves)."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated, List, Optional

@@ -1,15 +1,11 @@
 """Commands that train and use a model: `train`, `evaluate`, `predict`."""
 
-from __future__ import annotations
-
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from kerascli.cli.app import (
     BackendOption,
@@ -25,6 +21,9 @@ from kerascli.cli.app import (
     stdout,
     warn,
 )
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 MULTI_PROCESS = "Multi-process"
 BatchSizeOption = Annotated[
@@ -93,6 +92,8 @@ def train(
     profile: ProfileOption = False,
 ):
     """Build, compile and fit the model; write a new run directory. Ctrl-C stops after the current batch."""
+    from rich.console import Console
+
     from kerascli.engine.distribution import cluster_from
     from kerascli.errors import UsageError
     from kerascli.run.train import train as run_train
@@ -200,8 +201,10 @@ def predict(
     stdout().print(f"{rows} predictions written to {path}")
 
 
-def metrics_table(metrics: dict, title: str) -> Table:
+def metrics_table(metrics: dict, title: str) -> "Table":
     """A two-column table of metric names and values."""
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     table.add_column("metric")
     table.add_column("value", justify="right")
