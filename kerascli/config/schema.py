@@ -22,10 +22,11 @@ No Keras import: `kerascli schema` runs in a fraction of a second.
 from __future__ import annotations
 
 import copy
-import json
+import functools
 from typing import Any
 
 from kerascli.config.catalog import Catalog, Entry, load_catalog
+from kerascli.config.json_text import dumps_indented
 from kerascli.config.tables import NESTED_KINDS, SINGULAR
 
 SCHEMA_ID = "https://github.com/kerascli/kerascli/schemas/kerascli.schema.json"
@@ -134,8 +135,8 @@ _KERAS_NODE_TYPES_ONLY = {
 
 
 def dumps_schema(schema: dict) -> str:
-    """The schema as the text committed in `schemas/kerascli.schema.json`."""
-    return json.dumps(schema, indent=1, ensure_ascii=False, sort_keys=False) + "\n"
+    """The schema as the text committed in `schemas/kerascli.schema.json` (`json.dumps(indent=1)`'s text)."""
+    return dumps_indented(schema) + "\n"
 
 
 def write_schema(path) -> None:
@@ -167,6 +168,16 @@ class _Builder:
         self.defs = defs
         self.done: set[str] = set()
         self.param_ref: str | None = None
+        self._aliases: dict[str, dict[str, list[str]]] = {}
+
+    def types(self, kind: str, entry: Entry) -> list[str]:
+        """The names a node's or object's `type` may give `entry` by: its own, then its aliases, sorted."""
+        if kind not in self._aliases:
+            by_entry: dict[str, list[str]] = {}
+            for alias, canonical in self.catalog.aliases(kind).items():
+                by_entry.setdefault(canonical, []).append(alias)
+            self._aliases[kind] = by_entry
+        return [entry.name] + sorted(self._aliases[kind].get(entry.name, ()))
 
     # -- names -----------------------------------------------------------
 
@@ -204,7 +215,7 @@ class _Builder:
         for entry in self.catalog.entries(kind):
             if entry.form != "class":
                 continue
-            types = [entry.name] + sorted(a for a, c in self.catalog.aliases(kind).items() if c == entry.name)
+            types = self.types(kind, entry)
             branches.append(
                 {
                     "if": {"properties": {"type": {"enum": types}}, "required": ["type"]},
@@ -236,7 +247,7 @@ class _Builder:
         node_keys = {name: True for name in node_def.get("properties", {})}
         branches = []
         for entry in self.catalog.entries("layers"):
-            types = [entry.name] + sorted(a for a, c in self.catalog.aliases("layers").items() if c == entry.name)
+            types = self.types("layers", entry)
             branches.append(
                 {
                     "if": {"properties": {"type": {"enum": types}}, "required": ["type"]},
@@ -330,6 +341,7 @@ def _param_pattern(value: Any) -> str | None:
     return None
 
 
+@functools.cache
 def _nested_kind(argument: str) -> str | None:
     """The Keras kind an argument's value names (`kernel_initializer` → initializers)."""
     for suffix, kind in NESTED_KINDS:
