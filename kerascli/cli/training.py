@@ -213,7 +213,7 @@ def metrics_table(metrics: dict, title: str) -> "Table":
     return table
 
 
-def final_metrics_table(history: dict, metrics: dict, source: str) -> Table:
+def final_metrics_table(history: dict, metrics: dict, source: str) -> "Table":
     """The last epoch's training figures beside the final validation figures, each column labelled.
 
     Args:
@@ -222,6 +222,8 @@ def final_metrics_table(history: dict, metrics: dict, source: str) -> Table:
             of the training data when the run has none (`source` says which).
         source: "validation" or "train".
     """
+    from rich.table import Table
+
     train = {k: v[-1] for k, v in history.items() if not k.startswith("val_") and v}
     names = list(dict.fromkeys([*train, *metrics]))
     table = Table(title="final metrics", title_justify="left")
