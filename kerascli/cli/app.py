@@ -5,9 +5,9 @@ registering itself on `app`; `kerascli.cli.registry` imports a module when
 one of its commands is first used. Neither Keras nor rich is imported here:
 `--help` and `validate` stay fast, and the backend is chosen before Keras loads.
 
-The command modules do not use `from __future__ import annotations`: typer
-reads every option's annotation, and string annotations would be evaluated
-again each time a command is built.
+Command modules leave out `from __future__ import annotations`: typer reads
+every option's annotation, and string annotations are evaluated again (twice)
+each time a command is built.
 """
 
 import contextlib
