@@ -85,16 +85,21 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     is a `KerasCliError` naming `target`, and `target` is left as it was.
     """
     target = Path(target)
-    tmp_path = temp_beside(target)
+    tmp_path = None
     try:
+        tmp_path = temp_beside(target)
         yield tmp_path
         commit(tmp_path, target)
     except OSError as exc:
         if exc.errno in _WRITE_ERRNOS or exc.filename in (str(tmp_path), str(target)):
             raise KerasCliError(f"cannot write {target}: {reason(exc)}") from None
         raise
+    except BaseException:  # a signal may have come before temp_beside returned the file it made
+        remove_own_temps(target)
+        raise
     finally:
-        tmp_path.unlink(missing_ok=True)
+        if tmp_path is not None:
+            tmp_path.unlink(missing_ok=True)
 
 
 def remove_stale_temps(folder: Path, target: Path | None = None) -> None:
@@ -113,6 +118,19 @@ def remove_stale_temps(folder: Path, target: Path | None = None) -> None:
     for path in candidates:
         match = _TEMP.search(path.name)
         if match and match["host"] == _HOST and not _alive(int(match["pid"])):
+            path.unlink(missing_ok=True)
+
+
+def remove_own_temps(target: str | os.PathLike) -> None:
+    """Removes this process's temporary files of `target` (and of `target.<part>.<suffix>` siblings).
+
+    A signal can land after `temp_beside` created a file and before its
+    caller recorded it; an aborting writer calls this so that nothing is left.
+    """
+    target = Path(target)
+    pattern = f".{glob.escape(target.stem[:80])}*.tmp-{_HOST}-{os.getpid()}-*"
+    with contextlib.suppress(OSError):
+        for path in target.parent.glob(pattern):
             path.unlink(missing_ok=True)
 
 

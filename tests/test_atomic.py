@@ -7,6 +7,7 @@ import stat
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from kerascli import atomic
@@ -107,3 +108,29 @@ def test_a_directory_as_the_target_is_a_usage_error(tmp_path):
     (tmp_path / "afile").write_text("x")
     with pytest.raises(KerasCliError, match=r"cannot write .*afile/m\.json: a parent of it is a file, not a directory"):
         write_json(tmp_path / "afile" / "m.json", {})
+
+
+def _signal_after_creating(original):
+    def temp_then_signal(target):
+        original(target)  # the file exists, its path never reaches the caller
+        raise KeyboardInterrupt
+
+    return temp_then_signal
+
+
+def test_a_signal_right_after_the_temporary_is_made_leaves_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(atomic, "temp_beside", _signal_after_creating(atomic.temp_beside))
+    with pytest.raises(KeyboardInterrupt):
+        with atomic.atomic_path(tmp_path / "model.keras"):
+            pass
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_signal_while_predictions_start_leaves_nothing(tmp_path, monkeypatch):
+    from kerascli.data import writing
+
+    monkeypatch.setattr(writing, "temp_beside", _signal_after_creating(writing.temp_beside))
+    with pytest.raises(KeyboardInterrupt):
+        with writing.PredictionWriter(tmp_path / "out.csv", {}, {}) as writer:
+            writer.write({"y": np.zeros((3, 1), dtype=np.float32)})
+    assert list(tmp_path.iterdir()) == []

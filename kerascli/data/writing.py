@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kerascli.atomic import commit, temp_beside
+from kerascli.atomic import commit, remove_own_temps, temp_beside
 from kerascli.config.tables import PREDICTION_SUFFIXES
 from kerascli.data import predictions
 from kerascli.errors import DataError, UsageError
@@ -127,6 +127,7 @@ class PredictionWriter:
         for tmp in self._files.values():
             tmp.unlink(missing_ok=True)
         self._files.clear()
+        remove_own_temps(self.target)  # one a signal interrupted before it was recorded
 
 
 class _CsvChunks:
