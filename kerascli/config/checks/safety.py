@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import string
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
@@ -42,22 +44,51 @@ def outside_run_dir(path: str) -> bool:
     return any(p.is_absolute() or ".." in p.parts or p.drive for p in (PurePosixPath(path), PureWindowsPath(path)))
 
 
+# What a `{placeholder}` in a callback path may be: a metric name with a numeric format
+# (`{epoch:02d}`, `{val_loss:.2f}`). Keras fills it with `str.format`, whose conversions,
+# fills and `.attr`/`[i]` lookups could render `..`, `/` or nothing at all.
+_PLACEHOLDER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PLACEHOLDER_SPEC = re.compile(r"[+\- ]?0?[0-9]*(\.[0-9]+)?[deEfFgG%]?")
+
+
+def placeholder_problem(path: str) -> str | None:
+    """Why a `{...}` placeholder in `path` is refused, or None when each is a plain numeric one."""
+    try:
+        fields = [(name, conv, spec) for _, name, spec, conv in string.Formatter().parse(path) if name is not None]
+    except ValueError as exc:
+        return f"cannot read the placeholders of '{path}': {exc}"
+    for name, conv, spec in fields:
+        if conv or not _PLACEHOLDER_NAME.fullmatch(name) or not _PLACEHOLDER_SPEC.fullmatch(spec or ""):
+            shown = "{" + name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"
+            return (
+                f"expected placeholders like {{epoch:02d}} or {{val_loss:.2f}} (a metric name and a numeric format) "
+                f"in '{path}', got '{shown}'"
+            )
+    return None
+
+
 def callback_path_problem(path: str) -> str | None:
     """Why a callback's path argument is refused, or None when it is a fine place in the run directory.
 
     A callback writes (and BackupAndRestore deletes) what its path names, so the
     path must stay inside the run directory, must not be the run directory
     itself (`""`, `.`, `./`) and must not name a file or folder kerascli owns
-    there (`config.yaml`, `model.keras`, `checkpoint/`, ...: `RUN_OWNED`).
+    there (`config.yaml`, `model.keras`, `checkpoint/`, ...: `RUN_OWNED`, in any
+    letter case, as a case-insensitive file system sees them). Its `{...}`
+    placeholders, which Keras fills in, must be plain numeric ones.
     """
+    problem = placeholder_problem(path)
+    if problem:
+        return problem
     if outside_run_dir(path):
         return f"expected a path inside the run directory, got '{path}'"
     parts = [p for p in PureWindowsPath(path).parts if p not in (".", "")]
     if not parts:
         return f"expected a file or folder name inside the run directory, got '{path}' (the run directory itself)"
-    if parts[0] in RUN_OWNED:
+    owned = parts[0].lower().rstrip(". ")
+    if owned in RUN_OWNED:
         return (
-            f"'{path}' names {parts[0]}, which kerascli writes in the run directory; "
+            f"'{path}' names {owned}, which kerascli writes in the run directory; "
             f"choose another name (kerascli owns: {', '.join(RUN_OWNED)})"
         )
     return None
