@@ -19,7 +19,7 @@ from kerascli.config.document import Document, Key
 from kerascli.config.spec.data import Source
 from kerascli.config.tables import TABLE_SUFFIXES
 from kerascli.data.loading import input_selections, selections
-from kerascli.data.readers import Reader, names_a_file
+from kerascli.data.readers import Reader
 from kerascli.data.selection import names_of
 from kerascli.errors import DataError
 
@@ -47,7 +47,7 @@ def recorded_inputs(source: Source, doc: Document, key: Key, input_names: list[s
     types = reader.types()
     recorded = {}
     for name, selection in input_selections(x_sel, input_names, doc, key).items():
-        if isinstance(selection, str) and names_a_file(selection, doc, key + ("x",)):
+        if isinstance(selection, str) and reader.own_file(selection, key + ("x",)):
             continue
         columns = reader.selected_names(selection, key + ("x",), names_of(y_sel))
         recorded[name] = {"columns": columns, "dtypes": [types.get(c, "") for c in columns]}

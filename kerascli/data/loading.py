@@ -17,7 +17,7 @@ from kerascli.data.arrays import DEFAULT_INPUT, Arrays, Labels, Origin
 from kerascli.data.checks import check_rows
 from kerascli.data.encoding import input_array
 from kerascli.data.labels import encode
-from kerascli.data.readers import Reader, names_a_file
+from kerascli.data.readers import Reader
 from kerascli.data.selection import names_of
 from kerascli.data.vocabulary import Vocabularies
 from kerascli.errors import DataError
@@ -99,7 +99,7 @@ def origin_of(reader: Reader, selected: dict, targets: list[str], key: Key) -> O
     columns = {}
     if reader.kind in (".csv", ".parquet", ".npz"):
         for name, selection in selected.items():
-            if not (isinstance(selection, str) and names_a_file(selection, reader.doc, key)):
+            if not (isinstance(selection, str) and reader.own_file(selection, key)):
                 picked = reader.selected_names(selection, key, targets if name not in targets else ())
                 columns[name] = picked
     return Origin(reader.path.name, reader.kind == ".csv", columns)
@@ -111,7 +111,7 @@ def check_no_target_leak(reader: Reader, x_selected: dict, y_selected: dict, doc
     Raises:
         DataError: naming the column that is both an input and a target.
     """
-    targets = {c for sel in y_selected.values() for c in names_of(sel) if not names_a_file(c, doc, key)}
+    targets = {c for sel in y_selected.values() for c in names_of(sel) if not reader.own_file(c, key)}
     for selection in x_selected.values():
         leaked = [c for c in names_of(selection) if c in targets]
         if leaked:

@@ -192,7 +192,7 @@ class Reader:
         return values if self.head is None else values[: self.head]
 
     def _array(self, selection, key: Key, targets: list[str] = (), target: bool = False):
-        if isinstance(selection, str) and (self.path is None or _names_a_file(selection, self.doc, key)):
+        if isinstance(selection, str) and self.own_file(selection, key):
             return self._file(selection, key, target)
         if self.path is None:
             self.fail(key, "expected a file name (.npy, .npz, .csv or .parquet) when the source has no 'path'")
@@ -207,6 +207,15 @@ class Reader:
         if self.kind == ".npz":
             return self._npz_keys(selection, key, targets)
         return self.columns(selection, key, targets, target)
+
+    def own_file(self, name: str, key: Key) -> bool:
+        """Whether selection `name` is a file of its own: a column or key of the source always wins over a
+        file or folder of the same name beside the config (a `y/` folder must not hijack the column `y`)."""
+        if self.path is None:
+            return True
+        if self.kind in (".csv", ".parquet", ".npz") and name in self.names():
+            return False
+        return _names_a_file(name, self.doc, key)
 
     def folder_column(self, selection, key: Key):
         """A column of a folder source (see `kerascli.data.folders.column`)."""

@@ -280,3 +280,15 @@ def test_read_rows_reads_the_file_not_the_mapping(tmp_path):
     assert np.array_equal(read_rows(sharded, rows), values[rows])
     view = RowView(sharded, np.array([19, 3, 12, 0]))
     assert np.array_equal(read_rows(view, np.array([0, 2, 3])), values[[19, 12, 0]])
+
+
+@pytest.mark.parametrize("fmt", ["csv", "npz"])
+def test_a_column_wins_over_a_folder_of_the_same_name(tmp_path, fmt):
+    # a folder `y/` (or `label/`) beside the config must not hijack the column `y` of the source
+    (tmp_path / "y").mkdir()
+    if fmt == "csv":
+        (tmp_path / "d.csv").write_text("a,b,y\n1,2,0\n3,4,1\n5,6,0\n")
+    else:
+        np.savez(tmp_path / "d.npz", x=np.ones((3, 2)), y=np.array([0, 1, 0]))
+    arrays = load(tmp_path, {"path": f"d.{fmt}", "y": "y"})
+    assert arrays.y["out"].tolist() == [0, 1, 0] and arrays.x["input"].shape == (3, 2)
