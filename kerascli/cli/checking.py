@@ -10,6 +10,7 @@ import typer
 from kerascli.cli.annotations import FORMATS, github
 from kerascli.cli.app import (
     BackendOption,
+    ForceOption,
     JsonOption,
     PluginOption,
     SetOption,
@@ -107,14 +108,17 @@ def schema(
     output: Annotated[
         Optional[Path], typer.Option("--output", "-o", help="Write the schema here (default: print it).")
     ] = None,
+    force: ForceOption = False,
 ):
     """The JSON Schema of a config, for editors (YAML language server) and CI."""
     from kerascli.config.schema import build_schema, dumps_schema, write_schema
+    from kerascli.run.outputs import check_output
 
     with no_pydantic_plugins():  # build_schema imports the spec, which builds its validators
         if output is None:
             sys.stdout.write(dumps_schema(build_schema()))
             return
+        check_output(output, option="--output", suffixes=(".json",), force=force)
         write_schema(output)
     stdout().print(f"schema written to {output}")
 

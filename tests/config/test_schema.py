@@ -24,7 +24,7 @@ def validator():
 
 def test_committed_schema_is_fresh():
     assert SCHEMA_FILE.read_text() == dumps_schema(build_schema()), (
-        "schemas/kerascli.schema.json is stale: run `kerascli schema -o schemas/kerascli.schema.json`"
+        "schemas/kerascli.schema.json is stale: run `kerascli schema -o schemas/kerascli.schema.json --force`"
     )
 
 
@@ -151,3 +151,23 @@ def test_schema_accepts_valid_variants(validator, change):
     data = _iris()
     change(data)
     assert [e.message for e in validator.iter_errors(data)] == []
+
+
+def test_schema_output_refuses_a_yaml_name_and_an_existing_file(cli, tmp_path):
+    victim = tmp_path / "victim.yaml"
+    victim.write_text("name: hand-written\n")
+    result = cli("schema", "-o", victim)
+    assert result.exit_code == 2
+    assert (
+        result.stderr.strip() == f"--output: expected a .json file, got '{victim}' (a .yaml name would hold JSON bytes)"
+    )
+    assert victim.read_text() == "name: hand-written\n"
+
+    taken = tmp_path / "taken.json"
+    taken.write_text("{}")
+    result = cli("schema", "-o", taken)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"--output {taken} exists; choose another name or pass --force to overwrite it"
+    assert taken.read_text() == "{}"
+    assert cli("schema", "-o", taken, "--force").exit_code == 0
+    assert json.loads(taken.read_text())["title"] == "kerascli config"

@@ -185,4 +185,8 @@ def test_schema_to_a_directory_is_one_line(cli, workdir):
     (workdir / "out").mkdir()
     result = cli("schema", "-o", "out")
     assert result.exit_code == 2
-    assert one_line(result) == "cannot write out: it is a directory; give a file name"
+    assert one_line(result) == "--output: expected a .json file, got 'out'"
+    (workdir / "out.json").mkdir()
+    result = cli("schema", "-o", "out.json", "--force")
+    assert result.exit_code == 2
+    assert one_line(result) == "--output out.json is a directory; expected a file name"
