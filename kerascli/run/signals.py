@@ -78,6 +78,10 @@ def _raise_first(signum, frame) -> None:
 def command_signals() -> Iterator[None]:
     """While a command runs: the first signal raises, a later one exits at once.
 
+    A signal raised inside a finaliser (a `__del__`, a weakref callback such as
+    importlib's module locks) cannot propagate; Python would print it as
+    "Exception ignored in: ..." with a traceback. It is kept quiet here: the
+    signal is recorded in `_seen` and `SignalGuard` still stops the run on it.
     Outside the main thread (where Python cannot install handlers) it does nothing.
     """
     if not _in_main_thread():
@@ -85,9 +89,17 @@ def command_signals() -> Iterator[None]:
         return
     _seen["signum"] = None
     previous = {signum: signal.signal(signum, _raise_first) for signum in SIGNAL_NAMES}
+    previous_hook = sys.unraisablehook
+
+    def quiet_signals(unraisable) -> None:
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            previous_hook(unraisable)
+
+    sys.unraisablehook = quiet_signals
     try:
         yield
     finally:
+        sys.unraisablehook = previous_hook
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 

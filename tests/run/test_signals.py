@@ -155,3 +155,23 @@ def test_sigterm_during_predict_exits_143_and_writes_nothing(cli, workdir):
         process.kill()
     assert "interrupted by SIGTERM" in stderr and "Traceback" not in stderr
     assert not (workdir / "out.csv").exists() and not list(workdir.glob(".out*"))
+
+
+def test_a_signal_inside_a_finaliser_prints_no_traceback(monkeypatch):
+    # A signal that lands while Python runs a finaliser (a weakref callback of importlib's module
+    # locks, while `import keras` runs) raises there; Python printed "Exception ignored in:
+    # <function _get_module_lock.<locals>.cb>" and a traceback. The signal is kept for the guard.
+    from kerascli.run import signals
+
+    class Finalised:
+        def __del__(self):
+            signals._raise_first(signal.SIGINT, None)  # the handler, run inside the finaliser
+
+    printed = []  # what Python's hook would print as "Exception ignored in: ..."
+    monkeypatch.setattr(sys, "unraisablehook", printed.append)
+    with signals.command_signals():
+        obj = Finalised()
+        del obj
+        with signals.SignalGuard() as guard:
+            assert guard.stopped  # the swallowed signal still stops the run
+    assert [u.exc_type for u in printed] == []
