@@ -133,9 +133,12 @@ def read_history(run_dir: Path) -> dict[str, list]:
     if not path.is_file():
         raise UsageError(f"{run_dir} has no history.json; is it a finished run directory?")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        history = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise KerasCliError(f"cannot read {path}: {exc}") from None
+    if not isinstance(history, dict):
+        raise KerasCliError(f"{path}: holds no JSON object (one list per metric); the run directory is damaged")
+    return history
 
 
 def write_plot(run_dir: Path, history: dict[str, list] | None = None, output: Path | None = None) -> Path:

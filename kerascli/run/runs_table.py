@@ -254,8 +254,13 @@ def to_json(record: RunRecord, varied: list[tuple]) -> dict[str, Any]:
 
 
 def _read_json(path: Path, required: bool = False) -> Any:
+    """A run's JSON object (None when absent or damaged and not `required`).
+
+    Raises:
+        UsageError: a `required` file is missing, not JSON, or not a JSON object.
+    """
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         if required:
             raise UsageError(f"{path.parent} is not a run directory (it has no run.json)") from None
@@ -264,6 +269,12 @@ def _read_json(path: Path, required: bool = False) -> Any:
         if required:
             raise UsageError(f"cannot read {path}: {exc}") from None
         return None
+    if not isinstance(data, dict):
+        if required:
+            kind = {list: "a list", str: "a string"}.get(type(data), f"a {type(data).__name__}")
+            raise UsageError(f"{path}: holds {kind}, expected a JSON object; the run directory is damaged")
+        return None
+    return data
 
 
 def _read_config(path: Path) -> dict[str, Any]:

@@ -190,3 +190,28 @@ def test_runs_reads_a_hostile_config_yaml_with_the_bounded_parser(cli, workdir):
         (run / "config.yaml").write_text(text)
     rows = _runs_json(cli, "runs")
     assert [row["status"] for row in rows] == ["completed", "completed"]
+
+
+@pytest.mark.parametrize("run_json", ["[1, 2]", '"text"', "3"], ids=["list", "string", "number"])
+def test_a_run_json_that_is_no_object_is_one_line(cli, workdir, run_json):
+    good = _fake_run(workdir / "runs" / "a" / "20261201-100000", {"status": "completed"}, {"loss": [1.0]})
+    bad = workdir / "runs" / "a" / "20261201-100001"
+    bad.mkdir()
+    (bad / "run.json").write_text(run_json)
+    assert len(_runs_json(cli, "runs")) == 1  # the damaged one is skipped, as an unreadable one is
+    result = cli("diff", bad, good)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().startswith(f"{bad / 'run.json'}: holds ")
+    assert result.stderr.strip().endswith("expected a JSON object; the run directory is damaged")
+
+
+@pytest.mark.parametrize("history", ["[1]", '{"loss": 3}'], ids=["list", "scalar"])
+def test_plot_of_a_history_json_of_the_wrong_shape_is_one_line(cli, workdir, history):
+    run = _fake_run(workdir / "runs" / "a" / "20261201-100000", {"status": "completed"})
+    (run / "config.yaml").write_text("name: a\nmodel: {layers: [{type: Dense, units: 1}]}\n")
+    (run / "model.keras").write_bytes(b"")
+    (run / "history.json").write_text(history)
+    result = cli("plot", run, "-o", workdir / "p.png")
+    assert result.exit_code in (1, 2), result.output
+    assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (workdir / "p.png").exists()
