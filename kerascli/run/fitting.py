@@ -101,6 +101,17 @@ def check_epochs(t: Training) -> None:
                     f"expected at most {batches}",
                 )
             )
+    if fit.validation_steps and t.validation is not None:
+        size = fit.validation_batch_size or fit.batch_size
+        batches = -(-len(t.validation) // t.plan.local_batch(size))
+        if fit.validation_steps > batches:
+            problems.append(
+                t.doc.problem(
+                    ("fit", "validation_steps"),
+                    f"validation_steps {fit.validation_steps} is more than the {batches} batch(es) of "
+                    f"{size} rows that the {len(t.validation)} validation rows make: expected at most {batches}",
+                )
+            )
     if problems:
         raise ConfigError(problems)
 

@@ -170,17 +170,20 @@ def enter(
 
 
 def check(model, cfg: Config, doc: Document) -> None:
-    """Resolves every phase's selections and optimizer before the run directory exists.
+    """Resolves every phase's selections, optimizer and callbacks before the run directory exists.
 
     Raises:
-        ConfigError: a selection that names no layer, an optimizer Keras rejects.
+        ConfigError: a selection that names no layer, an optimizer or callback Keras rejects.
     """
+    from kerascli.model.callbacks import make_callbacks
     from kerascli.model.freezing import frozen_paths
 
     phases, initial = plan(cfg), frozen_paths(model)
     for index, phase in enumerate(phases):
         frozen_in(model, phases, index, initial, doc)
         optimizer(cfg, phase, doc)
+        if phase.spec is not None and phase.spec.callbacks:  # built to be checked; `fit` builds its own
+            make_callbacks(cfg, doc, ".", phase.spec.callbacks, ("fit", "phases", index, "callbacks"))
 
 
 def frozen_batch_norm(model, cfg: Config) -> set[str]:
