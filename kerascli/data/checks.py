@@ -77,10 +77,20 @@ def check_finite(values, name: str, doc: Document, key: Key, first_row: int = 0,
 def _non_finite_message(name: str, row: int, values: np.ndarray, count: int, origin: Origin | None) -> str:
     column = int(np.argmax(~np.isfinite(values)))
     value = values[column]
-    what = "NaN (an empty cell reads as NaN)" if np.isnan(value) else f"{'-' if value < 0 else ''}inf"
+    cells = origin is not None and origin.csv  # only a CSV has empty cells that read as NaN
+    what = (
+        ("NaN (an empty cell reads as NaN)" if cells else "NaN")
+        if np.isnan(value)
+        else f"{'-' if value < 0 else ''}inf"
+    )
     columns = origin.columns.get(name) if origin is not None else None
     place = origin.place(row) if origin is not None else f"row {row}"
-    where = f"column '{columns[column]}'" if columns and len(columns) == values.size else f"'{name}'"
+    if columns and len(columns) == values.size:
+        where = f"column '{columns[column]}'"
+    elif columns and len(columns) == 1 and origin.file.lower().endswith(".npz"):
+        where = f"array '{columns[0]}'"  # one NPZ key holds the whole row
+    else:
+        where = f"'{name}'"
     more = f" ({count} rows hold NaN or inf)" if count > 1 else ""
     return f"{origin.file + ': ' if origin is not None else ''}{where}, {place}: {what}{more}"
 

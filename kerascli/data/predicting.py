@@ -32,7 +32,7 @@ from kerascli.data.arrays import Origin, is_lazy, memory_bytes, read_rows, relea
 from kerascli.data.checks import check_finite, check_inputs, check_rows
 from kerascli.data.conversion import to_matrix
 from kerascli.data.encoding import encoded_inputs, input_array
-from kerascli.data.loading import input_selections, selections
+from kerascli.data.loading import input_selections, origin_of, selections
 from kerascli.data.readers import Reader
 from kerascli.data.selection import names_of
 from kerascli.data.writing import PredictionWriter
@@ -163,6 +163,7 @@ def read_chunks(
         check_rows(arrays, doc, key)
     if model is not None:
         check_inputs(model, x, doc, key + ("x",))
+    origin = origin_of(reader, selected, targets, key)
     n = len(arrays)
     step = chunk_rows(batch_size, sum(memory_bytes(v) // max(len(v), 1) for v in x.values()))
     for start in range(0, n, step):
@@ -170,7 +171,7 @@ def read_chunks(
         for name, values in x.items():
             # Read (preadv), not sliced from the mapping: fault-around would make more of the file resident.
             chunk[name] = to_float32(read_rows(values, slice(start, start + step)))
-            check_finite(chunk[name], name, doc, key + ("x",), first_row=start)
+            check_finite(chunk[name], name, doc, key + ("x",), first_row=start, origin=origin)
         kept = {k: np.asarray(v[start : start + step]) for k, v in keep.items()}
         yield Chunk(chunk, functools.partial(_release, x, (start, start + step)), kept)
 

@@ -9,6 +9,7 @@ import pytest
 
 from kerascli import config, data
 from kerascli.config.spec import Source
+from kerascli.data.predicting import read_chunks
 from kerascli.errors import DataError
 
 
@@ -49,3 +50,19 @@ def test_the_same_bad_line_is_reported_with_and_without_a_split(tmp_path):
     # after the shuffled split, rows keep their file lines for every later message
     assert validation.origin.place(0) == f"line {int(validation.origin.rows[0]) + 2}"
     assert np.array_equal(validation.x["input"][0], arrays.x["input"][validation.origin.rows[0]])
+
+
+def test_a_nan_in_an_npz_array_names_the_file_and_the_key(tmp_path):
+    values = np.ones((5, 3), dtype=np.float32)
+    values[3, 1] = np.nan
+    np.savez(tmp_path / "d.npz", x=values, y=np.arange(5))
+    doc = config.parse("data: {}\n", "c.yaml", tmp_path / "c.yaml")
+    source = Source(path="d.npz", x="x", y="y")
+    with pytest.raises(DataError) as caught:
+        data.load(source, doc, ("data", "train"), input_names=None, output_names=["out"], labels=data.Labels())
+    # not "'input', row 3: NaN (an empty cell reads as NaN)": an array has no cells, and 'input' is no name in the file
+    assert str(caught.value).endswith("d.npz: array 'x', row 3: NaN")
+    with pytest.raises(DataError) as caught:
+        for _ in read_chunks(source, doc, ("predict",), ["input"], ["out"], 16):
+            pass
+    assert str(caught.value).endswith("d.npz: array 'x', row 3: NaN")
