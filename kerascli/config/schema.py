@@ -140,13 +140,10 @@ def dumps_schema(schema: dict) -> str:
 
 
 def write_schema(path) -> None:
-    """Writes the schema to `path` atomically, readable by everyone (0644)."""
-    import os
-
+    """Writes the schema to `path` atomically, with the mode the umask gives (0644 by default)."""
     from kerascli.atomic import write_text
 
     write_text(path, dumps_schema(build_schema()))
-    os.chmod(path, 0o644)
 
 
 def _retarget(value: Any, old_ref: str, new_ref: str) -> Any:

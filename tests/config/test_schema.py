@@ -1,6 +1,7 @@
 """The JSON Schema: fresh, Keras-free, accepts the examples, rejects typos."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -171,3 +172,12 @@ def test_schema_output_refuses_a_yaml_name_and_an_existing_file(cli, tmp_path):
     assert taken.read_text() == "{}"
     assert cli("schema", "-o", taken, "--force").exit_code == 0
     assert json.loads(taken.read_text())["title"] == "kerascli config"
+
+
+def test_schema_file_takes_the_mode_the_umask_gives(cli, tmp_path):
+    previous = os.umask(0o027)
+    try:
+        assert cli("schema", "-o", tmp_path / "s.json").exit_code == 0
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "s.json").stat().st_mode & 0o777 == 0o640
