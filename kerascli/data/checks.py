@@ -149,7 +149,9 @@ def check_classes(model, arrays: Arrays, kinds: dict, doc: Document, key: Key) -
             continue
         units = tensor_shape[-1]
         sparse = values.ndim == 1 or (values.ndim == 2 and values.shape[1] == 1)
-        if kind == CATEGORICAL and sparse and units and units > 1:
+        if kind == CATEGORICAL and sparse and units == 1:  # one class: the loss is 0 whatever the label
+            low, high, what = 0, 0, "the model's 1 class (0); a binary target takes binary_crossentropy, or 2 units"
+        elif kind == CATEGORICAL and sparse and units and units > 1:
             low, high, what = 0, units - 1, f"the model's {units} classes (0 to {units - 1})"
         elif kind == BINARY and (units == 1 or values.shape[1:] == tuple(tensor_shape[1:])):
             low, high, what = 0, 1, "0 to 1 (a binary output)"
