@@ -10,6 +10,7 @@ from kerascli.config.tables import PREDICTION_SUFFIXES, PREDICTIONS_FILE
 from kerascli.data.columns import select_recorded
 from kerascli.engine.tensors import tensor_name
 from kerascli.errors import ConfigError, KerasCliError, Problem, UsageError
+from kerascli.run import signals
 from kerascli.run.inputs import load_training_data
 from kerascli.run.outputs import check_output
 from kerascli.run.rundir import RunContext, open_run, read_run_json
@@ -27,6 +28,7 @@ def evaluate(target=None, overrides=(), backend_cli=None, batch_size=None) -> tu
         `metrics.json` under `test`.
     """
     ctx = open_run(target, overrides, backend_cli)
+    signals.raise_pending()  # a signal swallowed while Keras was imported: stop before the work
     from kerascli import data
     from kerascli.data.streaming import feed
 
@@ -85,6 +87,7 @@ def predict(
     if output_path is not None:
         check_output(output_path, option="--output", suffixes=PREDICTION_SUFFIXES, force=force, inputs=(input_path,))
     ctx = open_run(target, overrides, backend_cli)
+    signals.raise_pending()  # a signal swallowed while Keras was imported: stop before the work
     from kerascli.data import predictions
     from kerascli.data.predicting import predict_to_file
 

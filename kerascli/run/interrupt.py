@@ -265,9 +265,14 @@ def check_outcome(guard: SignalGuard, checkpointer: Checkpointer, run_dir: Path)
     done = checkpointer.epochs_done
     if guard.stopped:
         write_json(run_dir / "history.json", checkpointer.history)
+        saved = (
+            "history.json and a checkpoint are saved"
+            if (run_dir / CHECKPOINT_DIR / STATE_FILE).is_file()
+            else ("history.json is saved (no epoch to checkpoint yet)")
+        )
         raise Interrupted(
             f"interrupted by {signal_name(guard.signum)} after {done} completed epoch(s); "
-            f"history.json and a checkpoint are saved; continue with: kerascli train --resume {run_dir}",
+            f"{saved}; continue with: kerascli train --resume {run_dir}",
             guard.signum,
         )
     if checkpointer.diverged is not None:

@@ -81,8 +81,9 @@ def command_signals() -> Iterator[None]:
     A signal raised inside a finaliser (a `__del__`, a weakref callback such as
     importlib's module locks) cannot propagate; Python would print it as
     "Exception ignored in: ..." with a traceback. It is kept quiet here: the
-    signal is recorded in `_seen` and `SignalGuard` still stops the run on it.
-    Outside the main thread (where Python cannot install handlers) it does nothing.
+    signal is recorded in `_seen`: `SignalGuard` still stops a training on it,
+    other commands raise it at `raise_pending()` or when they would have
+    finished, so a swallowed signal never ends in exit 0. Outside the main thread (where Python cannot install handlers) it does nothing.
     """
     if not _in_main_thread():
         yield
@@ -98,10 +99,22 @@ def command_signals() -> Iterator[None]:
     sys.unraisablehook = quiet_signals
     try:
         yield
+        raise_pending()
     finally:
         sys.unraisablehook = previous_hook
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def raise_pending() -> None:
+    """Raises, as it arrived, the first signal of this command if a finaliser swallowed it.
+
+    Raises:
+        KeyboardInterrupt: SIGINT came (`Terminated` for SIGTERM).
+    """
+    signum = _seen["signum"]
+    if signum is not None:
+        raise KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
 
 
 def exit_at_once_on_signals() -> None:

@@ -175,3 +175,22 @@ def test_a_signal_inside_a_finaliser_prints_no_traceback(monkeypatch):
         with signals.SignalGuard() as guard:
             assert guard.stopped  # the swallowed signal still stops the run
     assert [u.exc_type for u in printed] == []
+
+
+def test_a_swallowed_signal_stops_predict_before_it_writes(cli, workdir, monkeypatch):
+    # A signal whose KeyboardInterrupt a finaliser swallowed (during `import keras`) must not end in exit 0.
+    from kerascli.run import inference, signals
+
+    config = write_config(workdir, CONFIG.replace("epochs: 3000", "epochs: 1"))
+    assert cli("train", config, "--quiet").exit_code == 0
+    original = inference.open_run
+
+    def open_then_swallow(*args):
+        ctx = original(*args)
+        signals._seen["signum"] = signal.SIGTERM  # what `_raise_first` records before its raise is swallowed
+        return ctx
+
+    monkeypatch.setattr(inference, "open_run", open_then_swallow)
+    result = cli("predict", "--output", "out.csv")
+    assert result.exit_code == 143 and "interrupted by SIGTERM" in result.stderr
+    assert not (workdir / "out.csv").exists()
