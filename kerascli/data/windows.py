@@ -1,0 +1,229 @@
+"""Shuffled passes over data in files, read a window of many batches at a time in few system calls.
+
+A batch of rows drawn from a permutation of the whole file costs one read per
+row: a few microseconds each, more than an MLP's training step takes for the
+whole batch. Streamed data in files is therefore shuffled in two levels, the
+way tf.data's interleave + shuffle buffer or WebDataset's shards do it:
+
+1. The rows (in file order) are cut into blocks of consecutive rows, about
+   `BLOCK_BYTES` each, and the blocks are put in a seeded random order.
+2. That sequence is cut into windows of `window_rows` rows (a whole number of
+   batches). The rows of a window are permuted again, and the window's batches
+   are cut from that. A window is read at once, in file order: one read per
+   run of blocks (`read_window`).
+
+Every row is in exactly one batch per epoch, and the order depends only on the
+seed and the epoch. Rows of one block always share a window (a few hundred
+rows apart at most in the file), but they land in random batches of it, and
+which blocks share a window changes every epoch. Unshuffled passes are read in
+file order, a window at a time.
+
+Keras-free; `kerascli.data.streaming` feeds the batches to Keras.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from kerascli.data.arrays import RowView, ShardedArray, to_float32
+
+BLOCK_BYTES = 64 * 2**10
+# Reading this many unwanted bytes between two wanted rows costs about what one more read does.
+MAX_GAP_BYTES = 16 * 2**10
+# The most bytes one read takes (rows with gaps go through a scratch buffer of this size).
+MAX_READ_BYTES = 8 * 2**20
+MAX_WINDOW_BYTES = 256 * 2**20
+MIN_BLOCKS_PER_WINDOW = 256  # a window mixes rows from at least this many places in the file
+WINDOW_SHARE_OF_BUDGET = 8  # a window is at most 1/8 of data.memory_budget; two are in memory at once
+
+
+def reads_cheaply(values) -> bool:
+    """Whether `values` costs per read, not per row: in RAM, memory-mapped, shards of those or a view of them.
+
+    Other lazy arrays (decoded image files) are read batch by batch instead,
+    in parallel threads, with a plain permutation of all rows.
+    """
+    if isinstance(values, RowView):
+        return reads_cheaply(values.base)
+    if isinstance(values, ShardedArray):
+        return all(reads_cheaply(part) for part in values.parts)
+    return isinstance(values, np.ndarray)
+
+
+def file_positions(values) -> np.ndarray | None:
+    """Where each row of `values` sits in its file, or None when rows are in file order already.
+
+    A split's side is a `RowView` whose rows are a random subset of the file:
+    its blocks are cut from its rows sorted by position in the file.
+    """
+    return values.rows if isinstance(values, RowView) else None
+
+
+def block_rows(row_bytes: int, window: int) -> int:
+    """Rows per block: about `BLOCK_BYTES` of rows, and at least `MIN_BLOCKS_PER_WINDOW` blocks to a window.
+
+    Args:
+        row_bytes: bytes one row takes as read (all inputs and targets).
+        window: rows per window.
+
+    Returns:
+        A positive integer; 1 means a plain permutation of all rows.
+    """
+    return max(1, min(BLOCK_BYTES // max(1, row_bytes), window // MIN_BLOCKS_PER_WINDOW))
+
+
+def window_rows(budget: int, row_bytes: int, batch_size: int, rows: int) -> int:
+    """Rows per window: a whole number of batches, within `budget / WINDOW_SHARE_OF_BUDGET` and `MAX_WINDOW_BYTES`.
+
+    Args:
+        budget: `data.memory_budget` in bytes.
+        row_bytes: bytes one row takes as read (all inputs and targets).
+        batch_size: rows per batch.
+        rows: rows in the data (a window never holds more).
+    """
+    window_bytes = min(MAX_WINDOW_BYTES, budget // WINDOW_SHARE_OF_BUDGET)
+    batches = max(1, window_bytes // max(1, row_bytes * batch_size))
+    return min(batches * batch_size, -(-rows // batch_size) * batch_size)
+
+
+def epoch_order(
+    rows: int,
+    *,
+    seed: int,
+    epoch: int,
+    shuffle: bool,
+    block: int,
+    window: int,
+    positions: np.ndarray | None = None,
+) -> np.ndarray:
+    """The rows of one epoch in the order they are fed: blocks permuted, then rows within each window.
+
+    Args:
+        rows: number of rows.
+        seed: the run's seed.
+        epoch: the epoch (0-based); `[seed, epoch]` seeds the order.
+        shuffle: False: rows in file order.
+        block: rows per block (1: a plain permutation of all rows).
+        window: rows per window (a block's rows stay within one).
+        positions: each row's position in the file (`file_positions`), or None.
+
+    Returns:
+        A permutation of `range(rows)`.
+    """
+    by_position = np.arange(rows) if positions is None else np.argsort(positions, kind="stable")
+    if not shuffle:
+        return by_position
+    rng = np.random.default_rng([seed, epoch])
+    if block == 1:
+        return by_position[rng.permutation(rows)]
+    blocks = rng.permutation(-(-rows // block))
+    order = (blocks[:, None] * block + np.arange(block)).reshape(-1)
+    if rows % block:
+        order = order[order < rows]
+    for start in range(0, rows, window):
+        rng.shuffle(order[start : start + window])
+    return by_position[order]
+
+
+class Window:
+    """Rows of a window, read in file order; `take` gathers a batch of them.
+
+    Args:
+        values: the array (a memory map, shards, a row view or an array in RAM).
+        rows: the window's rows, in the order they are fed.
+        buffer: where to read them (`len(rows)` rows or more of `values`'
+            dtype and row shape), or None for a new array. Buffers used over
+            again spare the page faults of fresh memory and keep the resident
+            memory to the windows in use.
+    """
+
+    def __init__(self, values, rows: np.ndarray, buffer: np.ndarray | None = None):
+        base, index = (values.base, values.rows[rows]) if isinstance(values, RowView) else (values, rows)
+        by_file = np.argsort(index)
+        out = buffer[: len(index)] if buffer is not None else None
+        self.values = to_float32(read_sorted(base, index[by_file], out))
+        self.where = np.empty_like(by_file)
+        self.where[by_file] = np.arange(len(by_file))
+
+    def take(self, start: int, stop: int) -> np.ndarray:
+        """The window's rows `start:stop` (positions in feeding order), as a new array."""
+        return self.values[self.where[start:stop]]
+
+
+def read_sorted(values, index: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Rows `index` (ascending) of `values`, in few reads.
+
+    A memory map of a whole `.npy` file is read with `os.preadv`, one read per
+    run of nearby rows (`MAX_GAP_BYTES` apart at most); shards are read shard by
+    shard; anything else is indexed.
+
+    Args:
+        values: a memory map, `ShardedArray` or array.
+        index: the rows, ascending.
+        out: where to put them (`len(index)` rows of `values`' dtype), or None.
+
+    Returns:
+        `out`, or a new array.
+    """
+    if out is None:
+        out = np.empty((len(index),) + tuple(values.shape[1:]), values.dtype)
+    if isinstance(values, ShardedArray):
+        which = np.searchsorted(values.offsets, index, side="right") - 1
+        bounds = np.searchsorted(which, np.arange(len(values.parts) + 1))
+        for k, part in enumerate(values.parts):
+            lo, hi = bounds[k], bounds[k + 1]
+            if lo < hi:
+                read_sorted(part, index[lo:hi] - values.offsets[k], out[lo:hi])
+    elif _whole_file(values):
+        _read_runs(values, index, out)
+    else:
+        out[:] = values[index]
+    return out
+
+
+def _whole_file(values) -> bool:
+    if not isinstance(values, np.memmap) or getattr(values, "filename", None) is None or not values.flags.c_contiguous:
+        return False
+    try:
+        return os.path.getsize(values.filename) == values.offset + values.nbytes
+    except (OSError, TypeError):
+        return False
+
+
+def _runs(index: np.ndarray, row_bytes: int) -> tuple[list[int], list[int]]:
+    """Where reads start and end in `index`: a new read after a gap over `MAX_GAP_BYTES` or every `MAX_READ_BYTES`."""
+    gap_rows = MAX_GAP_BYTES // row_bytes
+    span_rows = max(1, MAX_READ_BYTES // row_bytes)
+    new = (np.diff(index) > gap_rows + 1) | (np.diff(index // span_rows) != 0)
+    breaks = np.flatnonzero(new) + 1
+    return [0, *breaks.tolist()], [*breaks.tolist(), len(index)]
+
+
+def _read_runs(values: np.memmap, index: np.ndarray, out: np.ndarray) -> None:
+    row_bytes = values.strides[0]
+    if not len(index):
+        return
+    flat = out.reshape(len(index), -1).view(np.uint8)
+    scratch = None
+    fd = os.open(values.filename, os.O_RDONLY)
+    try:
+        for lo, hi in zip(*_runs(index, row_bytes)):
+            first, last = int(index[lo]), int(index[hi - 1])
+            position = values.offset + first * row_bytes
+            if last - first + 1 == hi - lo:  # consecutive rows: straight into place
+                _read_exactly(fd, memoryview(flat[lo:hi]).cast("B"), position, values.filename)
+                continue
+            if scratch is None:
+                scratch = np.empty((max(1, MAX_READ_BYTES // row_bytes), row_bytes), np.uint8)  # a run's span
+            span = scratch[: last - first + 1]
+            _read_exactly(fd, memoryview(span).cast("B"), position, values.filename)
+            flat[lo:hi] = span[index[lo:hi] - first]
+    finally:
+        os.close(fd)
+
+
+def _read_exactly(fd: int, buffer: memoryview, position: int, filename) -> None:
+    if os.preadv(fd, [buffer], position) != len(buffer):  # a regular file returns every byte unless it shrank
+        raise OSError(f"{filename}: short read ({len(buffer)} bytes at {position}); was the file changed?")
