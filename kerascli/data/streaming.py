@@ -102,9 +102,10 @@ class MemmapBatches(keras.utils.PyDataset):
             budget = default_budget() if budget is None else int(budget)
             self.window = windows.window_rows(budget, read_bytes, batch_size, self.rows)
             self.block = windows.block_rows(read_bytes, self.window)
-            self._positions = next((p for p in map(windows.file_positions, everything) if p is not None), None)
+            view = next((v for v in everything if isinstance(v, RowView)), None)
+            self._in_file_order = windows.file_order(view)
         else:  # decoded per batch, in parallel threads
-            self.block, self.window, self._positions = 1, batch_size, None
+            self.block, self.window, self._in_file_order = 1, batch_size, None
         self._lock = threading.Lock()
         self._named = {**{("x", k): v for k, v in arrays.x.items()}, **{("y", k): v for k, v in arrays.y.items()}}
         self._windows: dict[int, _Slot] = {}
@@ -120,7 +121,7 @@ class MemmapBatches(keras.utils.PyDataset):
             shuffle=self.shuffle,
             block=self.block,
             window=self.window,
-            positions=self._positions,
+            in_file_order=self._in_file_order,
         )
 
     def __len__(self) -> int:

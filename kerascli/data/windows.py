@@ -52,13 +52,13 @@ def reads_cheaply(values) -> bool:
     return isinstance(values, np.ndarray)
 
 
-def file_positions(values) -> np.ndarray | None:
-    """Where each row of `values` sits in its file, or None when rows are in file order already.
+def file_order(values) -> np.ndarray | None:
+    """The rows of `values` in the order they sit in its file, or None when that is their own order.
 
     A split's side is a `RowView` whose rows are a random subset of the file:
     its blocks are cut from its rows sorted by position in the file.
     """
-    return values.rows if isinstance(values, RowView) else None
+    return np.argsort(values.rows, kind="stable") if isinstance(values, RowView) else None
 
 
 def block_rows(row_bytes: int, window: int) -> int:
@@ -96,7 +96,7 @@ def epoch_order(
     shuffle: bool,
     block: int,
     window: int,
-    positions: np.ndarray | None = None,
+    in_file_order: np.ndarray | None = None,
 ) -> np.ndarray:
     """The rows of one epoch in the order they are fed: blocks permuted, then rows within each window.
 
@@ -106,25 +106,26 @@ def epoch_order(
         epoch: the epoch (0-based); `[seed, epoch]` seeds the order.
         shuffle: False: rows in file order.
         block: rows per block (1: a plain permutation of all rows).
-        window: rows per window (a block's rows stay within one).
-        positions: each row's position in the file (`file_positions`), or None.
+        window: rows per window.
+        in_file_order: the rows in the order they sit in the file (`file_order`), or None: `range(rows)`.
 
     Returns:
-        A permutation of `range(rows)`.
+        A permutation of `range(rows)` (int32 below 2**31 rows: it is as long as the data).
     """
-    by_position = np.arange(rows) if positions is None else np.argsort(positions, kind="stable")
     if not shuffle:
-        return by_position
+        return np.arange(rows) if in_file_order is None else in_file_order
     rng = np.random.default_rng([seed, epoch])
     if block == 1:
-        return by_position[rng.permutation(rows)]
-    blocks = rng.permutation(-(-rows // block))
-    order = (blocks[:, None] * block + np.arange(block)).reshape(-1)
-    if rows % block:
+        order = rng.permutation(rows)
+        return order if in_file_order is None else in_file_order[order]
+    index = np.int32 if rows < 2**31 else np.int64
+    blocks = rng.permutation(-(-rows // block)).astype(index)
+    order = (blocks[:, None] * index(block) + np.arange(block, dtype=index)).reshape(-1)
+    if rows % block:  # the last block is short
         order = order[order < rows]
     for start in range(0, rows, window):
         rng.shuffle(order[start : start + window])
-    return by_position[order]
+    return order if in_file_order is None else in_file_order[order]
 
 
 class Window:

@@ -10,9 +10,9 @@ from kerascli.data import windows
 from kerascli.data.arrays import RowView, ShardedArray
 
 
-def order(rows, *, seed=1, epoch=0, shuffle=True, block=7, window=640, positions=None):
+def order(rows, *, seed=1, epoch=0, shuffle=True, block=7, window=640, in_file_order=None):
     return windows.epoch_order(
-        rows, seed=seed, epoch=epoch, shuffle=shuffle, block=block, window=window, positions=positions
+        rows, seed=seed, epoch=epoch, shuffle=shuffle, block=block, window=window, in_file_order=in_file_order
     )
 
 
@@ -47,10 +47,10 @@ def test_a_window_is_a_whole_number_of_batches_within_its_share_of_the_budget():
 
 def test_an_unshuffled_order_follows_the_file():
     assert np.array_equal(order(50, shuffle=False), np.arange(50))
-    positions = np.array([40, 3, 17, 0, 8])  # a split side: its rows' places in the file
-    assert np.array_equal(order(5, shuffle=False, positions=positions), [3, 1, 4, 2, 0])
-    shuffled = order(5, block=1, positions=positions)
-    assert sorted(shuffled.tolist()) == [0, 1, 2, 3, 4]
+    view = RowView(np.zeros((50, 1)), np.array([40, 3, 17, 0, 8]))  # a split side: rows from all over the file
+    in_file_order = windows.file_order(view)
+    assert np.array_equal(order(5, shuffle=False, in_file_order=in_file_order), [3, 1, 4, 2, 0])
+    assert sorted(order(5, block=1, in_file_order=in_file_order).tolist()) == [0, 1, 2, 3, 4]
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_reading_sorted_rows_with_gaps_and_long_runs_equals_indexing(mapped, mon
 
 def test_a_window_serves_its_rows_in_feeding_order_as_float32(mapped):
     view = RowView(mapped, np.random.default_rng(3).permutation(5000)[:4000])  # a split side
-    fed = order(4000, block=8, window=2048, positions=windows.file_positions(view))
+    fed = order(4000, block=8, window=2048, in_file_order=windows.file_order(view))
     window = windows.Window(view, fed[:2048], buffer=np.empty((2048, 3)))
     batch = window.take(100, 164)
     assert batch.dtype == np.float32 and batch.shape == (64, 3)
