@@ -111,18 +111,17 @@ class MemmapBatches(keras.utils.PyDataset):
         self._windows: dict[int, _Slot] = {}
         self._free: dict[tuple[str, str], list[np.ndarray]] = {k: [] for k in self._named}
         self._unreleased = 0
-        self._order = self._epoch_order()
+        self._plan = self._epoch_plan()
 
-    def _epoch_order(self) -> np.ndarray:
-        return windows.epoch_order(
-            self.rows,
-            seed=self.seed,
-            epoch=self.epoch,
-            shuffle=self.shuffle,
-            block=self.block,
-            window=self.window,
-            in_file_order=self._in_file_order,
+    def _epoch_plan(self) -> windows.EpochPlan:
+        return windows.epoch_plan(
+            self.rows, seed=self.seed, epoch=self.epoch, shuffle=self.shuffle, block=self.block, window=self.window
         )
+
+    def order(self) -> np.ndarray:
+        """This epoch's rows in the order they are fed."""
+        fed = self._plan.fed()
+        return fed if self._in_file_order is None else self._in_file_order[fed]
 
     def __len__(self) -> int:
         return math.ceil(self.rows / self.batch_size)
@@ -150,9 +149,11 @@ class MemmapBatches(keras.utils.PyDataset):
                 slot = self._windows[number] = _Slot()
         if reader:
             try:
-                rows = self._order[number * self.window : (number + 1) * self.window]
+                rows, fed = self._plan.window_rows(number)
+                if self._in_file_order is not None:
+                    rows = self._in_file_order[rows]
                 slot.buffers = {k: self._buffer(k, v) for k, v in self._named.items()}
-                slot.data = {k: windows.Window(v, rows, slot.buffers[k]) for k, v in self._named.items()}
+                slot.data = {k: windows.Window(v, rows, fed, slot.buffers[k]) for k, v in self._named.items()}
                 self._note_read(len(rows) * self._row_bytes)
             except BaseException as exc:
                 slot.error = exc
@@ -205,7 +206,7 @@ class MemmapBatches(keras.utils.PyDataset):
     def on_epoch_end(self) -> None:
         # Keras calls this after the epoch's reader threads have stopped.
         self.epoch += 1
-        self._order = self._epoch_order()
+        self._plan = self._epoch_plan()
         with self._lock:
             for number in list(self._windows):
                 self._forget(number)

@@ -23,6 +23,7 @@ Keras-free; `kerascli.data.streaming` feeds the batches to Keras.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import numpy as np
@@ -56,7 +57,8 @@ def file_order(values) -> np.ndarray | None:
     """The rows of `values` in the order they sit in its file, or None when that is their own order.
 
     A split's side is a `RowView` whose rows are a random subset of the file:
-    its blocks are cut from its rows sorted by position in the file.
+    an `EpochPlan` for it ranks them by place in the file, `file_order[rank]`
+    is the row.
     """
     return np.argsort(values.rows, kind="stable") if isinstance(values, RowView) else None
 
@@ -88,44 +90,63 @@ def window_rows(budget: int, row_bytes: int, batch_size: int, rows: int) -> int:
     return min(batches * batch_size, -(-rows // batch_size) * batch_size)
 
 
-def epoch_order(
-    rows: int,
-    *,
-    seed: int,
-    epoch: int,
-    shuffle: bool,
-    block: int,
-    window: int,
-    in_file_order: np.ndarray | None = None,
-) -> np.ndarray:
-    """The rows of one epoch in the order they are fed: blocks permuted, then rows within each window.
+@dataclasses.dataclass
+class EpochPlan:
+    """One epoch's order, window by window: each window's rows in file order, and the order they are fed in.
+
+    Args:
+        in_file: the rows, window after window, each window's ascending (its
+            place in the file: for a split's side, a rank in `file_order`).
+        shuffle: for each window, a permutation of its own positions: its
+            rows are fed as `in_file[window][shuffle[window]]`; None: as they are.
+        window: rows per window.
+    """
+
+    in_file: np.ndarray
+    shuffle: np.ndarray | None
+    window: int
+
+    def window_rows(self, number: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """Window `number`'s rows in file order, and the positions among them it feeds (None: in that order)."""
+        part = slice(number * self.window, (number + 1) * self.window)
+        return self.in_file[part], None if self.shuffle is None else self.shuffle[part]
+
+    def fed(self) -> np.ndarray:
+        """All rows in the order they are fed."""
+        if self.shuffle is None:
+            return self.in_file
+        windows = range(0, len(self.in_file), self.window)
+        return np.concatenate([self.in_file[w : w + self.window][self.shuffle[w : w + self.window]] for w in windows])
+
+
+def epoch_plan(rows: int, *, seed: int, epoch: int, shuffle: bool, block: int, window: int) -> EpochPlan:
+    """The rows of one epoch: blocks in a random order, cut into windows, rows permuted within each window.
 
     Args:
         rows: number of rows.
         seed: the run's seed.
         epoch: the epoch (0-based); `[seed, epoch]` seeds the order.
         shuffle: False: rows in file order.
-        block: rows per block (1: a plain permutation of all rows).
+        block: rows per block (1: every row on its own: a uniform permutation of all rows).
         window: rows per window.
-        in_file_order: the rows in the order they sit in the file (`file_order`), or None: `range(rows)`.
 
     Returns:
-        A permutation of `range(rows)` (int32 below 2**31 rows: it is as long as the data).
+        The plan; its rows are int32 below 2**31 rows (they are as many as the data's).
     """
-    if not shuffle:
-        return np.arange(rows) if in_file_order is None else in_file_order
-    rng = np.random.default_rng([seed, epoch])
-    if block == 1:
-        order = rng.permutation(rows)
-        return order if in_file_order is None else in_file_order[order]
     index = np.int32 if rows < 2**31 else np.int64
+    if not shuffle:
+        return EpochPlan(np.arange(rows, dtype=index), None, window)
+    rng = np.random.default_rng([seed, epoch])
     blocks = rng.permutation(-(-rows // block)).astype(index)
-    order = (blocks[:, None] * index(block) + np.arange(block, dtype=index)).reshape(-1)
+    in_file = (blocks[:, None] * index(block) + np.arange(block, dtype=index)).reshape(-1)
     if rows % block:  # the last block is short
-        order = order[order < rows]
+        in_file = in_file[in_file < rows]
+    local = np.empty(rows, index)
     for start in range(0, rows, window):
-        rng.shuffle(order[start : start + window])
-    return order if in_file_order is None else in_file_order[order]
+        part = in_file[start : start + window]
+        part.sort(kind="stable")  # in place; runs of consecutive rows sort in about linear time
+        local[start : start + len(part)] = rng.permutation(len(part))
+    return EpochPlan(in_file, local, window)
 
 
 class Window:
@@ -133,24 +154,33 @@ class Window:
 
     Args:
         values: the array (a memory map, shards, a row view or an array in RAM).
-        rows: the window's rows, in the order they are fed.
+        rows: the window's rows, ascending in the file (a row view's rows
+            then point to ascending rows of its base).
+        fed: the positions among `rows` in the order they are fed, or None: in that order.
         buffer: where to read them (`len(rows)` rows or more of `values`'
             dtype and row shape), or None for a new array. Buffers used over
             again spare the page faults of fresh memory and keep the resident
             memory to the windows in use.
     """
 
-    def __init__(self, values, rows: np.ndarray, buffer: np.ndarray | None = None):
+    def __init__(self, values, rows: np.ndarray, fed: np.ndarray | None, buffer: np.ndarray | None = None):
         base, index = (values.base, values.rows[rows]) if isinstance(values, RowView) else (values, rows)
-        by_file = np.argsort(index)
         out = buffer[: len(index)] if buffer is not None else None
-        self.values = to_float32(read_sorted(base, index[by_file], out))
-        self.where = np.empty_like(by_file)
-        self.where[by_file] = np.arange(len(by_file))
+        if len(index) > 1 and (np.diff(index) < 0).any():  # rows the plan did not rank: read sorted, put back
+            by_file = np.argsort(index, kind="stable")
+            got = read_sorted(base, index[by_file])
+            out = np.empty_like(got) if out is None else out
+            out[by_file] = got
+        else:
+            out = read_sorted(base, index, out)
+        self.values = to_float32(out)
+        self.fed = fed
 
     def take(self, start: int, stop: int) -> np.ndarray:
-        """The window's rows `start:stop` (positions in feeding order), as a new array."""
-        return self.values[self.where[start:stop]]
+        """The rows fed at window positions `start:stop`, as a new array (the buffer is used again)."""
+        if self.fed is None:
+            return self.values[start:stop].copy()
+        return self.values[self.fed[start:stop]]
 
 
 def read_sorted(values, index: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

@@ -10,10 +10,8 @@ from kerascli.data import windows
 from kerascli.data.arrays import RowView, ShardedArray
 
 
-def order(rows, *, seed=1, epoch=0, shuffle=True, block=7, window=640, in_file_order=None):
-    return windows.epoch_order(
-        rows, seed=seed, epoch=epoch, shuffle=shuffle, block=block, window=window, in_file_order=in_file_order
-    )
+def order(rows, *, seed=1, epoch=0, shuffle=True, block=7, window=640):
+    return windows.epoch_plan(rows, seed=seed, epoch=epoch, shuffle=shuffle, block=block, window=window).fed()
 
 
 def test_an_epoch_order_holds_every_row_once_and_is_seeded():
@@ -45,12 +43,14 @@ def test_a_window_is_a_whole_number_of_batches_within_its_share_of_the_budget():
     assert windows.block_rows(row_bytes=2**20, window=2**20) == 1  # wide rows: a plain permutation
 
 
-def test_an_unshuffled_order_follows_the_file():
+def test_each_window_is_read_in_file_order():
+    plan = windows.epoch_plan(10_003, seed=1, epoch=0, shuffle=True, block=7, window=640)
+    for number in range(16):
+        rows, fed = plan.window_rows(number)
+        assert (np.diff(rows) > 0).all() and np.array_equal(np.sort(fed), np.arange(len(rows)))
     assert np.array_equal(order(50, shuffle=False), np.arange(50))
     view = RowView(np.zeros((50, 1)), np.array([40, 3, 17, 0, 8]))  # a split side: rows from all over the file
-    in_file_order = windows.file_order(view)
-    assert np.array_equal(order(5, shuffle=False, in_file_order=in_file_order), [3, 1, 4, 2, 0])
-    assert sorted(order(5, block=1, in_file_order=in_file_order).tolist()) == [0, 1, 2, 3, 4]
+    assert np.array_equal(windows.file_order(view), [3, 1, 4, 2, 0])
 
 
 @pytest.fixture
@@ -79,11 +79,17 @@ def test_reading_sorted_rows_with_gaps_and_long_runs_equals_indexing(mapped, mon
 
 def test_a_window_serves_its_rows_in_feeding_order_as_float32(mapped):
     view = RowView(mapped, np.random.default_rng(3).permutation(5000)[:4000])  # a split side
-    fed = order(4000, block=8, window=2048, in_file_order=windows.file_order(view))
-    window = windows.Window(view, fed[:2048], buffer=np.empty((2048, 3)))
-    batch = window.take(100, 164)
-    assert batch.dtype == np.float32 and batch.shape == (64, 3)
-    np.testing.assert_array_equal(batch, mapped[view.rows[fed[100:164]]].astype(np.float32))
+    plan = windows.epoch_plan(4000, seed=1, epoch=0, shuffle=True, block=8, window=2048)
+    ranks, fed = plan.window_rows(0)
+    rows = windows.file_order(view)[ranks]
+    for values in (view, np.asarray(view)):  # read from the file, or indexed in RAM
+        window = windows.Window(values, rows, fed, buffer=np.empty((2048, 3)))
+        batch = window.take(100, 164)
+        assert batch.dtype == np.float32 and batch.shape == (64, 3)
+        np.testing.assert_array_equal(batch, mapped[view.rows[rows[fed[100:164]]]].astype(np.float32))
+    shuffled = RowView(mapped, view.rows[::-1])  # rows the plan did not rank: still the right ones
+    window = windows.Window(shuffled, rows, fed)
+    np.testing.assert_array_equal(window.take(0, 50), mapped[shuffled.rows[rows[fed[:50]]]].astype(np.float32))
 
 
 def test_an_epoch_takes_about_one_read_per_block_not_one_per_row(mapped, monkeypatch):
@@ -95,9 +101,9 @@ def test_an_epoch_takes_about_one_read_per_block_not_one_per_row(mapped, monkeyp
     window = windows.window_rows(budget=8 * 2**16, row_bytes=24, batch_size=32, rows=5000)
     block = windows.block_rows(24, window)
     assert block > 1
-    fed = order(5000, block=block, window=window)
-    for start in range(0, 5000, window):
-        windows.Window(mapped, fed[start : start + window])
+    plan = windows.epoch_plan(5000, seed=1, epoch=0, shuffle=True, block=block, window=window)
+    for number in range(math.ceil(5000 / window)):
+        windows.Window(mapped, *plan.window_rows(number))
     windows_read = math.ceil(5000 / window)
     assert len(reads) <= math.ceil(5000 / block) + windows_read  # a block split by a window's end: one more
     assert len(reads) < 5000 / 4
