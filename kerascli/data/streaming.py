@@ -87,7 +87,12 @@ class MemmapBatches(keras.utils.PyDataset):
         workers: int | None = None,
         budget: int | None = None,
     ):
-        workers = workers or 4  # threads mostly wait in preadv (GIL released), so more than the cores help
+        everything = (*arrays.x.values(), *arrays.y.values())
+        windowed = all(windows.reads_cheaply(v) for v in everything)
+        # Windows are read in Keras' own loop (workers=1: no enqueuer): Keras' reader threads would hand
+        # batches read ahead before an epoch's end (its first batch, peeked at to build the model) to the
+        # next epoch, as many as were ready by then. Decoded images keep threads: decoding is the work.
+        workers = workers or (1 if windowed else 4)
         super().__init__(workers=workers, use_multiprocessing=False, max_queue_size=max(2, 2 * workers))
         self.arrays = arrays
         self.rows = len(arrays)
@@ -95,9 +100,8 @@ class MemmapBatches(keras.utils.PyDataset):
         self.shuffle = shuffle
         self.seed = seed
         self.epoch = 0
-        everything = (*arrays.x.values(), *arrays.y.values())
         self._row_bytes = sum(memory_bytes(v) // max(len(v), 1) for v in everything)
-        if all(windows.reads_cheaply(v) for v in everything):
+        if windowed:
             read_bytes = sum(v.dtype.itemsize * int(np.prod(v.shape[1:], dtype=np.int64)) for v in everything)
             budget = default_budget() if budget is None else int(budget)
             self.window = windows.window_rows(budget, read_bytes, batch_size, self.rows)
@@ -172,7 +176,7 @@ class MemmapBatches(keras.utils.PyDataset):
         with self._lock:
             if self._free[name]:
                 return self._free[name].pop()
-        return np.empty((self.window,) + tuple(values.shape[1:]), values.dtype)
+        return windows.anonymous((self.window,) + tuple(values.shape[1:]), values.dtype)
 
     def _served(self, number: int, slot: _Slot, index: int) -> None:
         """Forgets window `number` once each of its batches has been handed out."""
@@ -210,6 +214,8 @@ class MemmapBatches(keras.utils.PyDataset):
         with self._lock:
             for number in list(self._windows):
                 self._forget(number)
+            for free in self._free.values():
+                free.clear()  # handed back: the validation data's windows come next
         self.release()
 
 

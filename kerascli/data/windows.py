@@ -24,6 +24,7 @@ Keras-free; `kerascli.data.streaming` feeds the batches to Keras.
 from __future__ import annotations
 
 import dataclasses
+import mmap
 import os
 
 import numpy as np
@@ -37,7 +38,8 @@ MAX_GAP_BYTES = 16 * 2**10
 MAX_READ_BYTES = 8 * 2**20
 MAX_WINDOW_BYTES = 256 * 2**20
 MIN_BLOCKS_PER_WINDOW = 256  # a window mixes rows from at least this many places in the file
-WINDOW_SHARE_OF_BUDGET = 8  # a window is at most 1/8 of data.memory_budget; two are in memory at once
+# A window is at most 1/16 of data.memory_budget; two are in memory at once (the one being read, the one served).
+WINDOW_SHARE_OF_BUDGET = 16
 
 
 def reads_cheaply(values) -> bool:
@@ -183,6 +185,20 @@ class Window:
         return self.values[self.fed[start:stop]]
 
 
+def anonymous(shape: tuple, dtype) -> np.ndarray:
+    """A new array in memory of its own (an anonymous mapping), handed back to the system once unreferenced.
+
+    Window-sized buffers from `malloc` would raise glibc's threshold for
+    mapping big blocks on their own once freed, and every allocation below it
+    then comes from heaps that keep their freed memory: the resident memory
+    would grow well past the windows in use.
+    """
+    dtype = np.dtype(dtype)
+    count = int(np.prod(shape, dtype=np.int64))
+    memory = mmap.mmap(-1, max(1, count * dtype.itemsize))
+    return np.frombuffer(memory, dtype, count).reshape(shape)
+
+
 def read_sorted(values, index: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Rows `index` (ascending) of `values`, in few reads.
 
@@ -247,7 +263,7 @@ def _read_runs(values: np.memmap, index: np.ndarray, out: np.ndarray) -> None:
                 _read_exactly(fd, memoryview(flat[lo:hi]).cast("B"), position, values.filename)
                 continue
             if scratch is None:
-                scratch = np.empty((max(1, MAX_READ_BYTES // row_bytes), row_bytes), np.uint8)  # a run's span
+                scratch = anonymous((max(1, MAX_READ_BYTES // row_bytes), row_bytes), np.uint8)  # a run's span
             span = scratch[: last - first + 1]
             _read_exactly(fd, memoryview(span).cast("B"), position, values.filename)
             flat[lo:hi] = span[index[lo:hi] - first]

@@ -26,7 +26,8 @@ def test_an_epoch_order_holds_every_row_once_and_is_seeded():
 def test_batches_mix_rows_from_all_over_a_file_sorted_by_label():
     rows, batch = 40_960, 256
     labels = np.arange(rows) * 4 // rows  # four classes, one after the other
-    window = windows.window_rows(budget=8 * 4096 * 8, row_bytes=8, batch_size=batch, rows=rows)
+    budget = windows.WINDOW_SHARE_OF_BUDGET * 4096 * 8
+    window = windows.window_rows(budget=budget, row_bytes=8, batch_size=batch, rows=rows)
     block = windows.block_rows(8, window)
     assert (window, block) == (4096, 16)  # 256 blocks of 16 rows to a window
     fed = labels[order(rows, block=block, window=window)]
@@ -35,7 +36,8 @@ def test_batches_mix_rows_from_all_over_a_file_sorted_by_label():
 
 
 def test_a_window_is_a_whole_number_of_batches_within_its_share_of_the_budget():
-    assert windows.window_rows(budget=8 * 2**20, row_bytes=512, batch_size=100, rows=10**6) == 2000
+    share = windows.WINDOW_SHARE_OF_BUDGET
+    assert windows.window_rows(budget=share * 2**20, row_bytes=512, batch_size=100, rows=10**6) == 2000
     assert windows.window_rows(budget=2**10, row_bytes=512, batch_size=100, rows=10**6) == 100  # one batch at least
     assert windows.window_rows(budget=2**40, row_bytes=512, batch_size=100, rows=250) == 300  # never past the data
     assert windows.window_rows(budget=2**40, row_bytes=512, batch_size=1000, rows=10**9) * 512 <= 256 * 2**20
@@ -98,7 +100,7 @@ def test_an_epoch_takes_about_one_read_per_block_not_one_per_row(mapped, monkeyp
     monkeypatch.setattr(
         os, "preadv", lambda fd, buffers, position: reads.append(position) or real(fd, buffers, position)
     )
-    window = windows.window_rows(budget=8 * 2**16, row_bytes=24, batch_size=32, rows=5000)
+    window = windows.window_rows(budget=windows.WINDOW_SHARE_OF_BUDGET * 2**16, row_bytes=24, batch_size=32, rows=5000)
     block = windows.block_rows(24, window)
     assert block > 1
     plan = windows.epoch_plan(5000, seed=1, epoch=0, shuffle=True, block=block, window=window)
