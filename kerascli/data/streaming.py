@@ -2,14 +2,15 @@
 
 Data that fits the memory budget is handed to Keras as arrays (float64
 converted to float32 once). Memory-mapped data bigger than the budget is
-streamed through `MemmapBatches`, a `keras.utils.PyDataset` read by threads
-(not processes: forking a multithreaded JAX deadlocks, and a pickled memory
-map carries the whole array). Data in files is read a window of many batches
-at a time, each window in file order with one `preadv` per run of rows, and
-shuffled in two levels (blocks of rows, then the rows of each window: see
-`kerascli.data.windows`); a window is at most 1/8 of the budget and its
-buffer is used again for a later one, so the resident memory stays flat
-however big the file is. Float64 is converted per window.
+streamed through `MemmapBatches`, a `keras.utils.PyDataset`. Data in files is
+read a window of many batches at a time, each window in file order with one
+`preadv` per run of rows, in Keras' own loop, and shuffled in two levels
+(blocks of rows, then the rows of each window: see `kerascli.data.windows`).
+A window is at most 1/16 of the budget, its buffer is used again for the
+next one and handed back at the epoch's end, so the resident memory stays
+flat however big the file is; float64 is converted per window. Other lazy
+arrays (decoded image files) are read batch by batch by 4 threads (not
+processes: forking a multithreaded JAX deadlocks).
 
 Imports Keras: load it only once the backend is chosen.
 """
@@ -74,7 +75,9 @@ class MemmapBatches(keras.utils.PyDataset):
         batch_size: rows per batch (the last batch may be smaller).
         shuffle: reshuffle rows every epoch (`[seed, epoch]` seeds the order).
         seed: the run's seed.
-        workers: reader threads.
+        workers: reader threads (None: 1 for windows, read in Keras' loop; 4 for image files). Keras'
+            threads hand batches read ahead of an epoch's end to the next epoch, so the rows an epoch
+            sees then depend on timing.
         budget: `data.memory_budget` in bytes (None: the default); a window is a small share of it.
     """
 
@@ -90,8 +93,8 @@ class MemmapBatches(keras.utils.PyDataset):
         everything = (*arrays.x.values(), *arrays.y.values())
         windowed = all(windows.reads_cheaply(v) for v in everything)
         # Windows are read in Keras' own loop (workers=1: no enqueuer): Keras' reader threads would hand
-        # batches read ahead before an epoch's end (its first batch, peeked at to build the model) to the
-        # next epoch, as many as were ready by then. Decoded images keep threads: decoding is the work.
+        # batches read ahead before an epoch's end (the first, peeked at to build the model) to the next
+        # epoch, as many as were ready by then. Decoded images keep threads: decoding is the work.
         workers = workers or (1 if windowed else 4)
         super().__init__(workers=workers, use_multiprocessing=False, max_queue_size=max(2, 2 * workers))
         self.arrays = arrays
