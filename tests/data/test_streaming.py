@@ -101,6 +101,7 @@ def test_a_streamed_epoch_feeds_every_row_once_in_windows_inputs_paired_with_tar
         ids = np.concatenate([y for _, y in fed])
         assert np.array_equal(np.concatenate([x[:, 0] for x, _ in fed]), ids)  # each input row with its target
         assert np.array_equal(np.sort(ids), np.sort(numbered.y["out"][train.y["out"]]))  # every row once
+        assert np.array_equal(ids, train.y["out"][batches.order()])  # in the epoch's planned order
         epochs.append(ids)
         batches.on_epoch_end()
     assert not np.array_equal(epochs[0], epochs[1])  # reshuffled every epoch
