@@ -22,6 +22,7 @@ Modules:
     encoding.py   which inputs are encoded columns, and encoding them
     checks.py     strict checks: rows, NaN/inf, classes, input shapes
     streaming.py  in-memory arrays or a PyDataset for fit/evaluate (imports Keras)
+    windows.py    the streamed epoch order (blocks, windows) and reading a window in few reads
     predicting.py streamed predict: chunked reading, incremental writing (imports Keras)
     predictions.py the columns of a predictions table: decoded labels, probabilities
 

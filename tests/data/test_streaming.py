@@ -74,6 +74,58 @@ def test_epoch_orders_are_seeded_and_differ_per_epoch():
     assert not np.array_equal(epoch0, np.concatenate([first[i][0][:, 0] for i in range(len(first))]))
 
 
+@pytest.fixture
+def numbered(tmp_path):
+    """x.npy (float64, memory-mapped) whose first column is the row number, and y (in RAM) the same numbers."""
+    n = 3000
+    x = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=np.float64, shape=(n, 4))
+    x[:] = np.arange(n)[:, None] + np.zeros(4)
+    x.flush()
+    return data.Arrays({"input": np.load(tmp_path / "x.npy", mmap_mode="r")}, {"out": np.arange(n)})
+
+
+def epoch_batches(dataset):
+    return [dataset[i] for i in range(len(dataset))]
+
+
+def test_a_streamed_epoch_feeds_every_row_once_in_windows_inputs_paired_with_targets(numbered):
+    train, val = data.split(numbered, 0.2, 7, None, ("data",))
+    budget = 800 * 2**10  # windows of 25 batches, blocks of 4 rows
+    batches = streaming.MemmapBatches(train, 50, True, seed=7, budget=budget)
+    assert (batches.window, batches.block) == (1250, 4)
+    epochs = []
+    for _ in range(2):
+        fed = epoch_batches(batches)
+        assert all(x.dtype == np.float32 and x.shape[1:] == (4,) and len(x) == len(y) for x, y in fed)
+        assert [len(y) for _, y in fed] == [50] * 48  # 2400 rows
+        ids = np.concatenate([y for _, y in fed])
+        assert np.array_equal(np.concatenate([x[:, 0] for x, _ in fed]), ids)  # each input row with its target
+        assert np.array_equal(np.sort(ids), np.sort(numbered.y["out"][train.y["out"]]))  # every row once
+        assert np.array_equal(ids, train.y["out"][batches.order()])  # in the epoch's planned order
+        epochs.append(ids)
+        batches.on_epoch_end()
+    assert not np.array_equal(epochs[0], epochs[1])  # reshuffled every epoch
+    again = streaming.MemmapBatches(train, 50, True, seed=7, budget=budget)
+    assert np.array_equal(np.concatenate([y for _, y in epoch_batches(again)]), epochs[0])  # seeded
+    val_ids = np.concatenate([y for _, y in epoch_batches(streaming.MemmapBatches(val, 50, False, 7, budget=budget))])
+    assert np.array_equal(val_ids, np.sort(val.y["out"]))  # unshuffled: the validation rows in file order
+
+
+def test_streamed_fit_is_reproducible_and_hands_its_windows_back(numbered):
+    weights = []
+    for _ in range(2):
+        dataset = streaming.MemmapBatches(numbered, 32, True, seed=5, budget=512 * 2**10)
+        assert dataset.window == 800  # four windows an epoch
+        keras.utils.set_random_seed(5)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+        model.compile(keras.optimizers.SGD(1e-8), "mse")  # row numbers as data: small steps
+        model.fit(dataset, epochs=2, verbose=0, shuffle=False)  # as `Feed.shuffle` says: the dataset shuffles itself
+        weights.append(model.get_weights())
+        assert not dataset._windows and not any(dataset._free.values())  # no window kept after the epoch
+    for first, second in zip(*weights):
+        assert np.isfinite(first).all() and np.array_equal(first, second)
+
+
 def test_small_data_stays_in_memory():
     arrays = data.Arrays({"input": np.zeros((10, 2))}, {"out": np.zeros(10)})
     feed, _ = streaming.fit_feeds(
