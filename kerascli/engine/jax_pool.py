@@ -17,6 +17,20 @@ batch 128, machine shared with other jobs, load ~3, so absolute numbers are
   samples/s (1.3-1.85x across runs); cropping odd "valid" maps lets its
   second pool (11x11) take the fast path too (one step: ~152 -> ~135 ms).
 
+How it computes
+---------------
+The pool is the ``max`` of its window positions, each one a strided slice of
+the input (``x[:, 0::2, 0::2]``, ``x[:, 0::2, 1::2]``, ...), folded in the
+row-major window order ``reduce_window`` uses; its gradient (a
+``jax.custom_vjp``) hands each window's upstream value to the first position
+that holds the maximum, which is what ``select_and_scatter`` does. Both are
+elementwise, so XLA fuses them with the bias add and relu before the pool and
+the relu gradient after it: one pass over the conv output each way, where a
+``jnp.max`` over a reshaped array took five (the mask, the tie counts, the
+division). On the small CNN that took the step from ~77 to ~60 ms of CPU
+(one core, load ~7); the first version (reshape + ``jnp.max``) split the
+gradient equally among tied maxima.
+
 When it applies
 ---------------
 A max pool whose windows do not overlap and tile the input exactly is the same
@@ -41,21 +55,13 @@ checks are plain Python on ``inputs.shape`` at trace time.
 
 Exactness
 ---------
-Outputs are bit-identical to ``reduce_window`` (max is exact; NaN propagates
-and signed zeros come out the same in both). Gradients are identical wherever
-each pooling window has a unique maximum. With TIES inside a window the two
-differ:
-
-* original (``select_and_scatter``): the whole upstream gradient goes to the
-  FIRST maximal element of the window in row-major window order;
-* fast path (``jnp.max`` / ``reduce_max``): the upstream gradient is split
-  EQUALLY among all tied maximal elements (each gets ``g / k``).
-
-The sum over the window is the same in both cases. In a typical
-``Conv -> relu -> MaxPool`` stack the common ties are windows of exact zeros
-produced by relu; their share of the gradient is multiplied by relu'(0) = 0
-either way, so weight gradients are unaffected. Ties between non-zero floats
-from real data are rare but possible (e.g. quantised / clipped inputs).
+Outputs are bit-identical to ``reduce_window`` (max is exact, applied in the
+same order; NaN propagates). Input gradients are bit-identical too, ties
+included: the whole upstream gradient goes to the FIRST maximal element of the
+window in row-major window order, as ``select_and_scatter`` gives it
+(``tests/engine/test_jax_pool.py`` checks windows full of ties). The one
+difference: a window holding a NaN passes no gradient on the fast path, where
+``select_and_scatter`` passes it to some element (the loss is NaN by then).
 
 How it is used / switched off
 -----------------------------
@@ -84,6 +90,7 @@ This module does not import Keras or JAX at import time (kerascli's
 from __future__ import annotations
 
 import functools
+import itertools
 import operator
 import os
 import sys
@@ -181,27 +188,93 @@ def _fast_plan(inputs, pool_size, strides, padding, data_format):
     return data_format, pool
 
 
-def _reshape_max(inputs, data_format, pool):
+def _windows(x, data_format, pool):
+    """The elements of every pooling window, one strided slice per window position, in row-major order."""
+    first = 1 if data_format == "channels_last" else 2
+    spatial = x.shape[first : first + len(pool)]
+    slices = []
+    for offset in itertools.product(*(range(p) for p in pool)):
+        index = [slice(None)] * x.ndim
+        for axis, (start, p, d) in enumerate(zip(offset, pool, spatial)):
+            index[first + axis] = slice(start, (d // p) * p, p)  # a valid pool never reads the d % p tail
+        slices.append(x[tuple(index)])
+    return slices
+
+
+def _fold_max(slices):
+    """`max` over the window positions, in the order `reduce_window` applies it."""
     import jax.numpy as jnp
 
-    x = jnp.asarray(inputs)
-    shape = x.shape
-    if data_format == "channels_last":
-        lead, spatial, tail = shape[:1], shape[1:-1], shape[-1:]
-        first = 1
-    else:
-        lead, spatial, tail = shape[:2], shape[2:], ()
-        first = 2
-    # A valid pool never reads the trailing d % p positions: crop them.
-    crop = tuple(slice(0, (d // p) * p) for d, p in zip(spatial, pool))
-    x = x[(slice(None),) * first + crop]
-    new_shape = list(lead)
-    reduce_axes = []
-    for i, (d, p) in enumerate(zip(spatial, pool)):
-        new_shape += [d // p, p]
-        reduce_axes.append(first + 2 * i + 1)
-    new_shape += list(tail)
-    return jnp.max(x.reshape(new_shape), axis=tuple(reduce_axes))
+    result = slices[0]
+    for part in slices[1:]:
+        result = jnp.maximum(result, part)
+    return result
+
+
+def _first_max_gradient(x, pooled, upstream, data_format, pool):
+    """The input gradient `select_and_scatter` gives: each window's upstream value to its FIRST maximum."""
+    import jax.numpy as jnp
+
+    zero = jnp.zeros((), upstream.dtype)
+    taken = None
+    parts = []
+    for part in _windows(x, data_format, pool):
+        hit = part == pooled
+        if taken is None:
+            taken = hit
+        else:
+            hit = hit & ~taken
+            taken = taken | hit
+        parts.append(jnp.where(hit, upstream, zero))
+    return _interleave(parts, x.shape, data_format, pool)
+
+
+def _interleave(parts, shape, data_format, pool):
+    """Puts the per-position slices back where they came from; the cropped tail gets zeros."""
+    import jax.numpy as jnp
+
+    n = len(pool)
+    first = 1 if data_format == "channels_last" else 2
+    part_shape = parts[0].shape  # lead..., pooled spatial..., tail...
+    stacked = jnp.stack(parts).reshape(tuple(pool) + part_shape)
+    # (p1..pn, lead, s1..sn, tail) -> (lead, s1, p1, ..., sn, pn, tail)
+    lead = [n + i for i in range(first)]
+    spatial = [axis for i in range(n) for axis in (n + first + i, i)]
+    tail = list(range(n + first + n, stacked.ndim))
+    merged = stacked.transpose(lead + spatial + tail)
+    cropped = (
+        part_shape[:first] + tuple(s * p for s, p in zip(part_shape[first : first + n], pool)) + part_shape[first + n :]
+    )
+    merged = merged.reshape(cropped)
+    pad = [(0, full - kept) for full, kept in zip(shape, cropped)]
+    return jnp.pad(merged, pad) if any(after for _, after in pad) else merged
+
+
+@functools.cache
+def _pool_function(data_format, pool):
+    """The fast max pool for one layout and pool size: forward and gradient as Keras' own op computes them."""
+    import jax
+
+    @jax.custom_vjp
+    def window_max(x):
+        return _fold_max(_windows(x, data_format, pool))
+
+    def forward(x):
+        pooled = window_max(x)
+        return pooled, (x, pooled)
+
+    def backward(residuals, upstream):
+        x, pooled = residuals
+        return (_first_max_gradient(x, pooled, upstream, data_format, pool),)
+
+    window_max.defvjp(forward, backward)
+    return window_max
+
+
+def _window_max(inputs, data_format, pool):
+    import jax.numpy as jnp
+
+    return _pool_function(data_format, pool)(jnp.asarray(inputs))
 
 
 def _make_patched(original):
@@ -218,7 +291,7 @@ def _make_patched(original):
             _counts["fallback"] += 1
             return original(inputs, pool_size, strides, padding, data_format)
         _counts["fast"] += 1
-        return _reshape_max(inputs, *plan)
+        return _window_max(inputs, *plan)
 
     max_pool._kerascli_fast_pool = True
     max_pool._kerascli_original = original
