@@ -145,7 +145,7 @@ def _spatial_tuple(value, n):
 
 
 def _fast_plan(inputs, pool_size, strides, padding, data_format):
-    """Return (data_format, pool tuple) when reshape+max is exact, else None."""
+    """Return (data_format, pool tuple) when the window-slice max is exact, else None."""
     import jax
     import jax.numpy as jnp
     import numpy as np

@@ -13,7 +13,8 @@ live in `kerascli.engine.keras_import`):
   when a configured callback acts on single batches.
 - **Fast max pooling** on JAX (`compile.fast_pool`, default on;
   `KERASCLI_FAST_POOL=0` turns it off): non-overlapping max pools run as
-  reshape + max, see `kerascli.engine.jax_pool`.
+  the max of strided window slices, with Keras' own gradient (to each
+  window's first maximum), see `kerascli.engine.jax_pool`.
 """
 
 from __future__ import annotations
