@@ -23,7 +23,7 @@ Rows:
 - predict: 100k rows at batch 128 and 1024, `.npy` written, process wall
   time vs `plain_predict.py`.
 - cnn: the small CNN of `cnn_pool.py` (28×28×1, batch 128): kerascli, whose
-  JAX max pools take the reshape + max path, vs plain Keras on JAX, and vs
+  JAX max pools take the strided-slices path, vs plain Keras on JAX, and vs
   plain Keras on TensorFlow when TensorFlow is installed.
 - build, memory: `build_latency.py` (summary and model building against
   plain Keras, weight bit-identity, compile seconds of repeated commands) and

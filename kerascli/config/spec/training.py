@@ -27,7 +27,7 @@ class CompileSpec(StrictModel):
             callbacks run once per call. `auto` (the default) lets kerascli
             choose, see `kerascli.engine.speed`.
         fast_pool: JAX only: compute non-overlapping max pools (pool size ==
-            strides) as reshape + max, whose gradient is several times
+            strides) as the max of strided window slices, whose gradient is several times
             faster on CPU than Keras' `reduce_window`; exact, see
             `kerascli.engine.jax_pool`. `KERASCLI_FAST_POOL=0` also turns it off.
     """
