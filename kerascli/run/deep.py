@@ -47,6 +47,7 @@ def validate_deep(path: str | os.PathLike, overrides=(), backend_cli: str | None
         with use_policy(t.cfg.dtype_policy):  # as train sets it: for this call only
             train.build(t, warnings.append)
             train.check(t)
+            _check_test_head(t)
             train.adapt(t, True)
             train.compile_model(t)
             _build_callbacks(t)
@@ -71,6 +72,27 @@ def _load_heads(t) -> None:
         cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"validation": None})})
     t.labels, t.vocabularies = data.Labels(), data.Vocabularies()
     t.train_data, t.validation = inputs.load_training_data(t.doc, cfg, t.seed, t.labels, t.vocabularies, head=HEAD_ROWS)
+
+
+def _check_test_head(t) -> None:
+    """The first rows of `data.test`, read and checked against the model as `evaluate` will."""
+    if t.cfg.data.test is None:
+        return
+    from kerascli import data
+
+    cfg, doc = t.cfg, t.doc
+    test = data.load(
+        cfg.data.test.like(cfg.data.train),
+        doc,
+        ("data", "test"),
+        input_names=list(cfg.model.inputs) if cfg.model.inputs else None,
+        output_names=cfg.model.output_names(),
+        labels=t.labels,
+        encodings=cfg.data.encoded(),
+        vocabularies=t.vocabularies,
+        head=HEAD_ROWS,
+    )
+    data.check_inputs(t.model, test.x, doc, ("data", "test", "x"))
 
 
 def _build_callbacks(t) -> None:

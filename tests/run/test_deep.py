@@ -70,3 +70,17 @@ def test_deep_passes_the_encoded_column_examples(cli, name):
     result = cli("validate", "--deep", str(config))
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == f"{config}: ok"
+
+
+def test_deep_reads_the_test_source_too(cli, workdir):
+    test = "  test: {path: data/test.csv}\n"
+    config = write_config(
+        workdir, CONFIG.replace("  validation: {split: 0.2}\n", "  validation: {split: 0.2}\n" + test)
+    )
+    (workdir / "data" / "test.csv").write_text("sepal_length,sepal_width,petal_length,species\n5.1,3.5,1.4,0\n")
+    result = cli("validate", "--deep", config)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"{config}:4:3: data.test.x: no column 'petal_width' in test.csv (did you mean 'sepal_width'?)"
+    ]
+    assert sorted(p.name for p in workdir.iterdir()) == ["config.yaml", "data"]  # nothing written
