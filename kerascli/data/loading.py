@@ -84,7 +84,9 @@ def load(
     encoded = {"encodings": encodings or {}, "vocabularies": vocabularies, "fit": fit_labels}
     strings = string_inputs or {}
     x = {
-        name: input_array(reader, sel, key + _sub("x", name, x_sel), targets=y_names, strings=strings.get(name), **encoded)
+        name: input_array(
+            reader, sel, key + _sub("x", name, x_sel), targets=y_names, strings=strings.get(name), **encoded
+        )
         for name, sel in x_selected.items()
     }
     for name, values in list(y.items()):

@@ -10,15 +10,16 @@ refuses the others first).
 In the data layer the strings stay NumPy object arrays (splits, row checks
 and chunking treat them like any other array); `to_keras` turns them into
 string tensors where they are handed to Keras (`fit`, `evaluate`,
-`predict`, adapting): Keras 3 reads a NumPy object array as dtype `object`,
-which it has no tensor type for.
+`predict`, adapting; `kerascli.engine.strings`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-STRING = "string"
+from kerascli.engine.strings import STRING, is_strings, to_keras
+
+__all__ = ["is_strings", "model_string_inputs", "string_column", "string_inputs", "to_keras"]
 
 
 def string_inputs(inputs) -> dict[str, tuple]:
@@ -69,22 +70,3 @@ def string_column(values, shape: tuple, where: str, fail) -> np.ndarray:
     out = np.empty(len(values), dtype=object)
     out[:] = ["" if v is None else v if isinstance(v, str) else str(v) for v in values]
     return out.reshape((-1,) + tuple(shape))
-
-
-def is_strings(values) -> bool:
-    """Whether `values` is a NumPy array of strings (object, unicode or bytes)."""
-    return isinstance(values, np.ndarray) and values.dtype.kind in "OUS"
-
-
-def to_keras(x):
-    """`x` (an array, or a dict of arrays by input name) with string arrays as Keras string tensors.
-
-    Other arrays are returned as they are; nothing is copied when there are no strings.
-    """
-    if isinstance(x, dict):
-        return {k: to_keras(v) for k, v in x.items()} if any(is_strings(v) for v in x.values()) else x
-    if not is_strings(x):
-        return x
-    from kerascli.engine.keras_import import load_keras
-
-    return load_keras().ops.convert_to_tensor(x, dtype=STRING)

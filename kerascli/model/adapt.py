@@ -38,7 +38,7 @@ import numpy as np
 from kerascli.config.catalog import load_catalog
 from kerascli.config.document import Document
 from kerascli.config.spec import Config
-from kerascli.data.strings import is_strings, to_keras
+from kerascli.engine.strings import is_strings, to_keras
 from kerascli.errors import ConfigError
 
 STATE_ARGUMENTS = {

@@ -18,7 +18,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-
 from pydantic_core import PydanticCustomError
 
 from kerascli.config.spec.base import StrictModel
