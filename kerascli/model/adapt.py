@@ -12,7 +12,8 @@ memory and reaches the layer unchanged goes to `layer.adapt()` whole, as a
 Keras user would call it; anything else is fed in chunks of rows, so the set
 is never held twice: `update_state()` per chunk for the layers that have it,
 and for `Normalization` (which has none) per-chunk moments merged with the
-formula Keras' own `adapt()` uses on a dataset. `adapt: false` on a node
+formula Keras' own `adapt()` uses on a dataset (each chunk a backend tensor,
+reduced by Keras on the backend). `adapt: false` on a node
 turns it off. The state lands in the layer's variables and config, so it is
 inside `model.keras`.
 
@@ -289,8 +290,11 @@ def _adapt_moments(layer, chunks) -> None:
     """`Normalization` adapted chunk by chunk: each chunk's mean/variance by Keras, merged as Keras merges batches."""
     total_mean = total_var = None
     total_count = 0
+    keras = _keras()
     for chunk in chunks:
-        layer.adapt(chunk)
+        # A backend tensor, not a NumPy array: Keras' adapt then reduces it on the backend (one conversion,
+        # compiled mean and variance) instead of with np.mean/np.var.
+        layer.adapt(keras.ops.convert_to_tensor(chunk, dtype=layer.compute_dtype))
         mean = np.asarray(layer.adapt_mean, dtype=np.float64)
         var = np.asarray(layer.adapt_variance, dtype=np.float64)
         count = math.prod(chunk.shape[d] for d in _reduced_axes(layer, chunk.ndim))
