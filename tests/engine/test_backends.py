@@ -2,10 +2,10 @@
 
 Keras fixes its backend at its first import, so each backend runs in one
 subprocess that trains every example config for one epoch and predicts (the
-JAX runs are tests/test_configs.py, in this process). torch is in the `test`
-extra and must be there in CI; TensorFlow tests run when it is installed:
+JAX runs are tests/test_configs.py, in this process). torch and TensorFlow are
+in the `test` extra and must be there in CI; elsewhere a missing one skips:
 
-    .venv/bin/pip install -e '.[tensorflow]' && .venv/bin/python -m pytest tests/test_backends.py
+    .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest tests/engine/test_backends.py
 """
 
 import importlib.util
@@ -61,8 +61,8 @@ def _installed(name: str) -> bool:
 def _require(name: str) -> None:
     if _installed(name):
         return
-    if name == "torch" and os.environ.get("CI"):
-        pytest.fail("torch is not installed, but CI must run the torch tests: it is in the test extra (torch==2.13.0)")
+    if os.environ.get("CI"):
+        pytest.fail(f"{name} is not installed, but CI must run the {name} tests: it is in the test extra")
     pytest.skip(f"{name} is not installed ({backend.INSTALL[name]})")
 
 
