@@ -98,9 +98,8 @@ def train(
 
     if (config is None) == (resume is None):
         raise UsageError("give either a CONFIG to train or --resume RUN_DIR to continue a run")
-    load_plugins(
-        plugin, backend
-    )  # before kerascli.run.train, whose import starts Keras (on --backend, not the default)
+    # Before kerascli.run.train, whose import starts Keras: on --backend, not the default.
+    load_plugins(plugin, backend)
     from kerascli.engine.distribution import cluster_from
     from kerascli.run.train import train as run_train
 
