@@ -18,6 +18,7 @@ from kerascli.cli.app import (
     app,
     handled,
     load_plugins,
+    start_backend,
     stdout,
     warn,
 )
@@ -74,26 +75,6 @@ ProcessIdOption = Annotated[
 ]
 
 
-def _start_backend(config: Path, overrides: list[str], backend_cli: Optional[str]) -> str:
-    """Starts Keras on the backend `train` will use (`--backend`, KERAS_BACKEND, the config's), and returns it.
-
-    Importing `kerascli.run.train` starts Keras, so the config's `backend:` is read first; a config that
-    does not load is reported by the training itself (Keras then starts on the default).
-    """
-    from kerascli.config import load as load_config
-    from kerascli.engine import backend as backends
-    from kerascli.engine.keras_import import load_keras
-    from kerascli.errors import KerasCliError
-
-    try:
-        configured = load_config(config, overrides).data.get("backend")
-    except (KerasCliError, OSError):
-        configured = None
-    name = backends.resolve(backend_cli, configured if isinstance(configured, str) else None)
-    load_keras(name)
-    return name
-
-
 @app.command()
 @handled
 def train(
@@ -118,7 +99,7 @@ def train(
 
     if (config is None) == (resume is None):
         raise UsageError("give either a CONFIG to train or --resume RUN_DIR to continue a run")
-    load_plugins(plugin, _start_backend(config or Path(resume) / "config.yaml", set_ or [], backend))
+    load_plugins(plugin, start_backend(config or Path(resume) / "config.yaml", set_ or [], backend))
     from kerascli.engine.distribution import cluster_from
     from kerascli.run.train import train as run_train
 
