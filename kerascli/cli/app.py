@@ -15,6 +15,7 @@ import functools
 import os
 import sys
 import traceback
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, List, Optional
 
 import typer
@@ -122,6 +123,30 @@ def no_pydantic_plugins():
             del os.environ["PYDANTIC_DISABLE_PLUGINS"]
         else:
             os.environ["PYDANTIC_DISABLE_PLUGINS"] = previous
+
+
+def start_backend(config: Path, overrides: list[str], backend_cli: Optional[str]) -> str:
+    """Starts Keras on the backend a command on `config` will use (`--backend`, KERAS_BACKEND, the config's).
+
+    Importing `kerascli.run.train` (train, validate --deep) starts Keras, so the config's `backend:` is
+    read first; a config that does not load is reported by the command itself (Keras then starts on the
+    default).
+
+    Returns:
+        The backend's name.
+    """
+    from kerascli.config import load as load_config
+    from kerascli.engine import backend as backends
+    from kerascli.engine.keras_import import load_keras
+    from kerascli.errors import KerasCliError
+
+    try:
+        configured = load_config(config, overrides).data.get("backend")
+    except (KerasCliError, OSError):
+        configured = None
+    name = backends.resolve(backend_cli, configured if isinstance(configured, str) else None)
+    load_keras(name)
+    return name
 
 
 def stdout() -> "Console":

@@ -20,6 +20,7 @@ from kerascli.cli.app import (
     handled,
     load_plugins,
     no_pydantic_plugins,
+    start_backend,
     stdout,
     warn,
 )
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 def _check(path: Path, overrides: list[str], deep: bool, backend: str | None) -> list:
     """The warnings of one config; raises its problems (with `deep`, those `train` meets before fitting)."""
     if deep:
+        start_backend(path, overrides, backend)  # the config's backend, before run.deep's import starts Keras
         from kerascli.run.deep import validate_deep
 
         return validate_deep(path, overrides, backend)

@@ -18,6 +18,7 @@ from kerascli.cli.app import (
     app,
     handled,
     load_plugins,
+    start_backend,
     stdout,
     warn,
 )
@@ -94,13 +95,14 @@ def train(
     """Build, compile and fit the model; write a new run directory. Ctrl-C stops after the current batch."""
     from rich.console import Console
 
-    from kerascli.engine.distribution import cluster_from
     from kerascli.errors import UsageError
-    from kerascli.run.train import train as run_train
 
     if (config is None) == (resume is None):
         raise UsageError("give either a CONFIG to train or --resume RUN_DIR to continue a run")
-    load_plugins(plugin, backend)
+    load_plugins(plugin, start_backend(config or Path(resume) / "config.yaml", set_ or [], backend))
+    from kerascli.engine.distribution import cluster_from
+    from kerascli.run.train import train as run_train
+
     cluster = cluster_from(coordinator, num_processes, process_id)
     result = run_train(
         config,

@@ -19,7 +19,8 @@ Modules:
     images.py     image files as a lazy array, decoded as Keras decodes them
     text.py       free text → tokens (pyarrow.compute), text files
     vocabulary.py encoded input columns: vocabularies fitted on train, applied again
-    encoding.py   which inputs are encoded columns, and encoding them
+    encoding.py   which inputs are encoded columns, and encoding them; raw string inputs
+    strings.py    raw string inputs (dtype: string, backend: tensorflow): columns as strings
     checks.py     strict checks: rows, NaN/inf, classes, input shapes
     streaming.py  in-memory arrays or a PyDataset for fit/evaluate (imports Keras)
     windows.py    the streamed epoch order (blocks, windows) and reading a window in few reads

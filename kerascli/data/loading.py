@@ -37,6 +37,7 @@ def load(
     encodings: dict | None = None,
     vocabularies: Vocabularies | None = None,
     head: int | None = None,
+    string_inputs: dict[str, tuple] | None = None,
 ) -> Arrays:
     """Loads one source.
 
@@ -59,6 +60,8 @@ def load(
         vocabularies: the input columns' `Vocabularies`; fitted here for
             encoded columns that have none when `fit_labels`.
         head: read only the first `head` rows of each file (`validate --deep`).
+        string_inputs: the sample shape of each input declared `dtype: string`
+            (`kerascli.data.strings`): its column is read as raw strings.
 
     Returns:
         The `Arrays`.
@@ -79,8 +82,11 @@ def load(
     check_no_target_leak(reader, x_selected, y_selected, doc, key)
     y = {name: reader.array(sel, key + _sub("y", name, y_sel), target=True) for name, sel in y_selected.items()}
     encoded = {"encodings": encodings or {}, "vocabularies": vocabularies, "fit": fit_labels}
+    strings = string_inputs or {}
     x = {
-        name: input_array(reader, sel, key + _sub("x", name, x_sel), targets=y_names, **encoded)
+        name: input_array(
+            reader, sel, key + _sub("x", name, x_sel), targets=y_names, strings=strings.get(name), **encoded
+        )
         for name, sel in x_selected.items()
     }
     for name, values in list(y.items()):

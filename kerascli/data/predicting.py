@@ -35,6 +35,7 @@ from kerascli.data.encoding import encoded_inputs, input_array
 from kerascli.data.loading import input_selections, origin_of, selections
 from kerascli.data.readers import Reader
 from kerascli.data.selection import names_of
+from kerascli.data.strings import model_string_inputs, string_column, to_keras
 from kerascli.data.writing import PredictionWriter
 from kerascli.engine.tensors import tensor_name
 
@@ -97,11 +98,12 @@ def predict_to_file(
     writer = PredictionWriter(target, labels, kinds, target_names)
     input_names = [tensor_name(t) for t in model.inputs]
     rows = 0
-    encoded = {"encodings": encodings or {}, "vocabularies": vocabularies}
+    encoded = {"encodings": encodings or {}, "vocabularies": vocabularies, "string_inputs": model_string_inputs(model)}
     with writer:
         # The next chunk is read and checked (pyarrow and numpy, mostly outside the GIL) while this one is predicted.
         for x in _prefetch(read_chunks(source, doc, key, input_names, output_names, batch_size, model, **encoded)):
-            raw = model.predict(dict(x) if len(x) > 1 else next(iter(x.values())), batch_size=batch_size, verbose=0)
+            feed = to_keras(dict(x) if len(x) > 1 else next(iter(x.values())))  # raw strings as string tensors
+            raw = model.predict(feed, batch_size=batch_size, verbose=0)
             writer.write(
                 raw
                 if isinstance(raw, dict)
@@ -124,23 +126,27 @@ def read_chunks(
     model=None,
     encodings: dict | None = None,
     vocabularies=None,
+    string_inputs: dict[str, tuple] | None = None,
 ) -> Iterator[dict[str, np.ndarray]]:
     """Yields the inputs of `source` chunk by chunk, as float32 (or integer) arrays by input name.
 
     Every chunk is checked (numeric, finite) before it is yielded; the first
     one also against `model.inputs` when `model` is given. Encoded columns
-    are encoded with the run's `vocabularies`. Each chunk's `keep` holds the
+    are encoded with the run's `vocabularies`; the columns of `string_inputs`
+    (input name → sample shape) are raw strings. Each chunk's `keep` holds the
     columns copied into the predictions: a folder's `path`, then `source.keep`.
     """
     reader = Reader(source, doc, key)
     x_sel, y_sel = selections(source, reader)
     targets = names_of(y_sel)
     selected = input_selections(x_sel, input_names, doc, key)
-    encodings = encodings or {}
+    encodings, string_inputs = encodings or {}, string_inputs or {}
     if reader.kind in TABLE_SUFFIXES and not any(
         isinstance(s, str) and s.lower().endswith(FILE_SUFFIXES) for s in selected.values()
     ):
-        yield from _table_chunks(reader, selected, targets, key, batch_size, model, doc, encodings, vocabularies)
+        yield from _table_chunks(
+            reader, selected, targets, key, batch_size, model, doc, (encodings, vocabularies, string_inputs)
+        )
         return
     from kerascli.data.arrays import Arrays
 
@@ -153,6 +159,7 @@ def read_chunks(
             encodings=encodings,
             vocabularies=vocabularies,
             fit=False,
+            strings=string_inputs.get(name),
         )
         for name, sel in selected.items()
     }
@@ -210,9 +217,9 @@ def _table_chunks(
     batch_size: int,
     model,
     doc: Document,
-    encodings: dict,
-    vocabularies,
+    encoding: tuple,
 ):
+    encodings, vocabularies, string_inputs = encoding
     columns = {name: reader.column_names(sel, key + ("x",), targets) for name, sel in selected.items()}
     fail = lambda m: reader.fail(key + ("x",), m)  # noqa: E731
     encoded = encoded_inputs(selected, encodings, vocabularies, fail)
@@ -223,15 +230,16 @@ def _table_chunks(
 
     origin = Origin(reader.path.name, reader.kind == ".csv", columns)
 
+    def convert_one(table, name, names, first_row):
+        if name in string_inputs:
+            where = f"column '{names[0]}' of {reader.path.name}"
+            return string_column(table.column(names[0]), string_inputs[name], where, fail)
+        if encoded[name]:
+            return vocabularies[encoded[name]].encode(table.column(names[0]))
+        return to_matrix(table.select(names), names, reader.path.name, fail, first_row, reader.kind == ".csv")
+
     def convert(table, first_row):
-        chunk = Chunk(
-            {
-                name: vocabularies[encoded[name]].encode(table.column(names[0]))
-                if encoded[name]
-                else to_matrix(table.select(names), names, reader.path.name, fail, first_row, reader.kind == ".csv")
-                for name, names in columns.items()
-            }
-        )
+        chunk = Chunk({name: convert_one(table, name, names, first_row) for name, names in columns.items()})
         chunk.keep = {c: table.column(c).to_numpy(zero_copy_only=False) for c in keep}
         return chunk
 
@@ -247,7 +255,8 @@ def _table_chunks(
             checked = True
         return chunk
 
-    strings = tuple(c for c in encoded.values() if c) + tuple(keep)
+    raw = [c for name in string_inputs if name in columns for c in columns[name]]
+    strings = tuple(c for c in encoded.values() if c) + tuple(raw) + tuple(keep)
     for batch in reader.record_batches(wanted, step, key, strings=strings):
         pending.append(batch)
         held += batch.num_rows

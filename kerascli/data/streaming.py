@@ -27,6 +27,7 @@ import numpy as np
 from kerascli.data import windows
 from kerascli.data.arrays import Arrays, RowView, memory_bytes, read_all, release_pages
 from kerascli.data.limits import default_budget
+from kerascli.data.strings import to_keras
 from kerascli.engine.keras_import import load_keras
 
 keras = load_keras()
@@ -241,7 +242,8 @@ def _in_memory(arrays: Arrays, batch_size: int | None, shuffle) -> Feed:
     """Arrays read into RAM: within the budget, a memory map would make every
     shuffled batch a gather through the page cache (~18% slower fit on an MLP)."""
     y = {k: read_all(v) for k, v in arrays.y.items()}
-    return Feed(_single({k: read_all(v) for k, v in arrays.x.items()}), _single(y) if y else None, batch_size, shuffle)
+    x = {k: to_keras(read_all(v)) for k, v in arrays.x.items()}  # raw strings as string tensors
+    return Feed(_single(x), _single(y) if y else None, batch_size, shuffle)
 
 
 def _split_in_memory(train: Arrays, validation: Arrays) -> tuple[Arrays, Arrays]:

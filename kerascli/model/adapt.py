@@ -12,14 +12,20 @@ memory and reaches the layer unchanged goes to `layer.adapt()` whole, as a
 Keras user would call it; anything else is fed in chunks of rows, so the set
 is never held twice: `update_state()` per chunk for the layers that have it,
 and for `Normalization` (which has none) per-chunk moments merged with the
-formula Keras' own `adapt()` uses on a dataset. `adapt: false` on a node
+formula Keras' own `adapt()` uses on a dataset (each chunk a backend tensor,
+reduced by Keras on the backend). `adapt: false` on a node
 turns it off. The state lands in the layer's variables and config, so it is
 inside `model.keras`.
 
+Raw strings (a model input declared `dtype: string`, TensorFlow backend)
+are handed to Keras as string tensors, so `TextVectorization` after a custom
+standardisation is adapted on the standardised strings.
+
 `check_stack` fails a config early when it names a layer the installed
 stack cannot run (Keras' string layers need TensorFlow, and the TensorFlow
-backend to run inside a model), or a string model input (kerascli's data
-layer encodes strings to ids instead: `data.text`, `data.categories`).
+backend to run inside a model), or a string model input on another backend
+(the default install's data layer encodes strings to ids instead:
+`data.text`, `data.categories`).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import numpy as np
 from kerascli.config.catalog import load_catalog
 from kerascli.config.document import Document
 from kerascli.config.spec import Config
+from kerascli.engine.strings import is_strings, to_keras
 from kerascli.errors import ConfigError
 
 STATE_ARGUMENTS = {
@@ -64,11 +71,12 @@ def check_stack(cfg: Config, doc: Document, backend_name: str) -> None:
     problems = [
         doc.problem(
             ("model", "inputs", name, "dtype"),
-            "string inputs are not fed to the graph; encode the column in the data instead "
-            "(data.text or data.categories) and leave the dtype out: the input receives its ids",
+            f"string inputs reach the graph on the TensorFlow backend only, not {backend_name}: set backend: "
+            "tensorflow (pip install 'kerascli[tensorflow]'); on the default install, encode the column in the data "
+            "instead (data.text or data.categories) and leave the dtype out: the input receives its ids",
         )
         for name, spec in (cfg.model.inputs or {}).items()
-        if spec.dtype == "string"
+        if spec.dtype == "string" and backend_name != "tensorflow"
     ]
     places = [(("model", "layers", i), node) for i, node in enumerate(cfg.model.layers)]
     for name, block in (cfg.blocks or {}).items():
@@ -242,16 +250,34 @@ def _input_values(train, name: str):
 
 
 def _chunks(train, steps: list, batch_size: int):
-    """The tensor reaching the layer, chunk by chunk of training rows (as numpy)."""
-    for block in train.input_blocks(CHUNK_BYTES, batch_size):
+    """The tensor reaching the layer, chunk by chunk of training rows (as numpy; strings as object arrays)."""
+    for block in train.input_blocks(_block_bytes(train), batch_size):
         value = None
         for step in steps:
             if isinstance(step, str):
                 value = block[step] if step in block else next(iter(block.values()))
             else:
                 feed = value if value is not None else (block if len(block) > 1 else next(iter(block.values())))
-                value = step.predict(feed, batch_size=batch_size, verbose=0)
+                value = step.predict(to_keras(feed), batch_size=batch_size, verbose=0)
         yield np.asarray(value)
+
+
+def _block_bytes(train) -> int:
+    """`CHUNK_BYTES` as `input_blocks` counts it, so that a block of string rows holds about that many bytes.
+
+    `input_blocks` counts a string as its 8-byte reference; the strings themselves are measured on a sample.
+    """
+    counted = real = 0
+    for values in train.x.values():
+        width = int(np.prod(values.shape[1:], dtype=np.int64))
+        item = np.dtype(values.dtype).itemsize if values.dtype != np.float64 else 4
+        counted += width * item
+        if is_strings(values) and len(values):
+            sample = np.asarray(values[: min(len(values), 1000)]).ravel()
+            real += width * max(8, int(np.mean([len(v) for v in sample])) + 50)  # + a Python str's overhead
+        else:
+            real += width * item
+    return max(1, CHUNK_BYTES * max(counted, 1) // max(real, 1))
 
 
 def _reduced_axes(layer, ndim: int) -> list[int]:
@@ -264,8 +290,11 @@ def _adapt_moments(layer, chunks) -> None:
     """`Normalization` adapted chunk by chunk: each chunk's mean/variance by Keras, merged as Keras merges batches."""
     total_mean = total_var = None
     total_count = 0
+    keras = _keras()
     for chunk in chunks:
-        layer.adapt(chunk)
+        # A backend tensor, not a NumPy array: Keras' adapt then reduces it on the backend (one conversion,
+        # compiled mean and variance) instead of with np.mean/np.var.
+        layer.adapt(keras.ops.convert_to_tensor(chunk, dtype=layer.compute_dtype))
         mean = np.asarray(layer.adapt_mean, dtype=np.float64)
         var = np.asarray(layer.adapt_variance, dtype=np.float64)
         count = math.prod(chunk.shape[d] for d in _reduced_axes(layer, chunk.ndim))

@@ -56,10 +56,12 @@ def evaluate(target=None, overrides=(), backend_cli=None, batch_size=None) -> tu
 def _evaluation_data(ctx: RunContext, labels):
     """The arrays `evaluate` runs on and where they come from: `test` or `validation`."""
     from kerascli import data
+    from kerascli.data.strings import model_string_inputs
 
     cfg, doc = ctx.cfg, ctx.doc
     names = {"input_names": _input_names(ctx), "output_names": cfg.model.output_names(), "labels": labels}
     names.update(encodings=cfg.data.encoded(), vocabularies=ctx.vocabularies)
+    names.update(string_inputs=model_string_inputs(ctx.model))
     if cfg.data.test is not None:
         source = select_recorded(cfg.data.test.like(cfg.data.train), ctx.inputs, doc, ("data", "test"))
         return data.load(source, doc, ("data", "test"), **names), "test"

@@ -10,6 +10,7 @@ def load_training_data(doc, cfg: spec.Config, seed: int, labels, vocabularies=No
     """Training and validation `Arrays` as the config describes them (encoded columns' vocabularies fitted on
     train; the first `head` rows of each file when given)."""
     from kerascli import data
+    from kerascli.data.strings import string_inputs
 
     if cfg.data.train is None:
         raise ConfigError([doc.problem(("data",), "missing required key 'train': the training data source")])
@@ -26,6 +27,7 @@ def load_training_data(doc, cfg: spec.Config, seed: int, labels, vocabularies=No
         encodings=cfg.data.encoded(),
         vocabularies=vocabularies,
         head=head,
+        string_inputs=string_inputs(cfg.model.inputs),
     )
     validation = None
     if isinstance(cfg.data.validation, spec.Split):
@@ -42,6 +44,7 @@ def load_training_data(doc, cfg: spec.Config, seed: int, labels, vocabularies=No
             encodings=cfg.data.encoded(),
             vocabularies=vocabularies,
             head=head,
+            string_inputs=string_inputs(cfg.model.inputs),
         )
     return train, validation
 

@@ -117,12 +117,11 @@ def test_chunked_moments_match_one_adapt_call(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("layer", ["StringLookup", "TextVectorization"])
-def test_a_layer_the_install_cannot_run_fails_before_anything_is_written(cli, workdir, layer):
-    pytest.importorskip("jax")
+def test_a_layer_the_install_cannot_run_fails_before_anything_is_written(cli, workdir, layer, monkeypatch):
     import importlib.util
 
-    if importlib.util.find_spec("tensorflow") is not None:
-        pytest.skip("TensorFlow is installed")
+    real = importlib.util.find_spec  # TensorFlow hidden, installed or not
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorflow" else real(name, *a))
     (workdir / "d.csv").write_text("a,y\n1,0\n2,1\n")
     config_path = write_config(
         workdir,
@@ -143,24 +142,27 @@ compile: {{optimizer: adam, loss: mse}}
     assert not (workdir / "runs").exists()
 
 
-def test_a_string_model_input_says_to_encode_the_column(cli, workdir):
+def test_a_string_model_input_off_tensorflow_says_how_to_run_it_or_encode_the_column(cli, workdir):
     config_path = write_config(
         workdir,
         """
 data:
   train: {path: data/reviews.csv, x: review, y: sentiment}
 model:
-  inputs: {review: {shape: [1], dtype: string}}
+  inputs: {review: {dtype: string}}
   layers: [{type: Dense, units: 1}]
 compile: {optimizer: adam, loss: mse}
 """,
     )
-    result = cli("train", config_path, "--quiet")
-    assert result.exit_code == 2
-    assert (
-        "model.inputs.review.dtype: string inputs are not fed to the graph; encode the column in the data instead"
-        in result.output
-    )
+    for command in ("train", "summary"):
+        result = cli(command, config_path, "--quiet") if command == "train" else cli(command, config_path)
+        assert result.exit_code == 2
+        assert (
+            "config.yaml:5:21: model.inputs.review.dtype: string inputs reach the graph on the TensorFlow backend "
+            "only, not jax: set backend: tensorflow (pip install 'kerascli[tensorflow]'); on the default install, "
+            "encode the column in the data instead (data.text or data.categories)" in result.output
+        )
+    assert not (workdir / "runs").exists()
 
 
 def test_the_run_output_says_what_was_adapted(cli, workdir):

@@ -18,6 +18,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from kerascli.config.spec.base import StrictModel
 from kerascli.config.spec.freezing import Selection
@@ -39,13 +40,25 @@ class InputSpec(StrictModel):
     """One model input.
 
     Args:
+        dtype: the Keras dtype of the input (default float32). `string`
+            feeds a text or category column as raw strings (backend:
+            tensorflow), for `TextVectorization`/`StringLookup` in the graph.
         shape: the shape of one sample (no batch dimension); `null` for a
-            variable-length axis.
-        dtype: the Keras dtype of the input (default float32).
+            variable-length axis. Required, except for a `string` input,
+            whose default is `[1]` (one string per row).
     """
 
-    shape: list[PositiveInt | None]
     dtype: str = "float32"
+    shape: list[PositiveInt | None] | None = Field(default=None, validate_default=True)
+
+    @field_validator("shape")
+    @classmethod
+    def _shape_given(cls, shape, info):
+        if shape is None:
+            if info.data.get("dtype") == "string":
+                return [1]
+            raise PydanticCustomError("missing", "Field required")
+        return shape
 
 
 class Node(StrictModel):
