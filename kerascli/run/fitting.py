@@ -187,6 +187,12 @@ def _save(t: Training, history, metrics: dict) -> None:
 def _record_failure(t: Training, exc: BaseException, checkpointer) -> None:
     from kerascli.model.objects import clean
 
+    try:  # the last completed epoch kept in memory: a failed or stopped run can be resumed from it
+        checkpointer.flush()
+    except Exception as flush_error:  # noqa: BLE001 - a full disk must not hide the first error
+        import sys
+
+        sys.stderr.write(f"cannot write the checkpoint: {clean(flush_error)}\n")
     interrupted = isinstance(exc, (KeyboardInterrupt, Interrupted))
     t.run_info.update(
         status="interrupted" if interrupted else "failed",

@@ -1,23 +1,30 @@
-"""Stopping `fit` cleanly on Ctrl-C / SIGTERM, checkpointing every epoch, resuming.
+"""Stopping `fit` cleanly on Ctrl-C / SIGTERM, checkpointing completed epochs, resuming.
 
 Training runs for hours and gets killed. Three things keep finished work:
 
 - `SignalGuard` (`kerascli.run.signals`) turns the first SIGINT/SIGTERM into a request to stop after
   the current batch; a second one exits at once (the last checkpoint stays).
-- `Checkpointer`, a Keras callback, writes a checkpoint after every completed
-  epoch: every model variable (weights, and the seed-generator states of
-  layers such as Dropout, which `save_weights` leaves out), every optimizer
-  variable, the states of NumPy's and Python's global random generators
-  (Keras shuffles the training arrays with NumPy's), and the history so far. `history.json`
-  is rewritten with it, so a run killed with SIGKILL still has its epochs.
+- `Checkpointer`, a Keras callback, checkpoints completed epochs: every model
+  variable (weights, and the seed-generator states of layers such as Dropout,
+  which `save_weights` leaves out), every optimizer variable, the states of
+  NumPy's and Python's global random generators (Keras shuffles the training
+  arrays with NumPy's), and the history so far; `history.json` is rewritten
+  with it. An epoch that ends `CHECKPOINT_SECONDS` or more after the last
+  checkpoint (or the start of `fit`) is written at once, so a run killed with
+  SIGKILL loses at most that much training. A shorter epoch is kept in memory
+  (a host copy of the variables) and written when the next one is due, when a
+  signal stops training or a failure ends it, and on a second signal before
+  the process exits: a stopped or failed run always has the checkpoint of its
+  last completed epoch. Many short epochs (Iris: 50 in about a second) so cost
+  one write instead of one per epoch.
 - `Checkpointer.restore` loads that state into a freshly built model, so
   `kerascli train --resume RUN_DIR` continues exactly where the run stopped:
   on JAX with a seed, the weights and history end identical to an
   uninterrupted run.
 
-Every file is written atomically; the variables file is written under a new
-name before `checkpoint.json` points at it, so a kill at any moment leaves a
-consistent checkpoint (the new one or the previous one).
+Every file is written atomically and fsynced; the variables file is written
+under a new name before `checkpoint.json` points at it, so a kill at any
+moment leaves a consistent checkpoint (the new one or the previous one).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import os
 import random
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -43,18 +51,25 @@ __all__ = ["Checkpointer", "Interrupted", "SignalGuard", "check_outcome", "read_
 keras = load_keras()
 
 STATE_FILE = "checkpoint.json"
+# The least time between two checkpoint writes. A write costs three fsynced files (the
+# variables, checkpoint.json, history.json): 10 s keeps that under a percent of training
+# on any disk, and is all that a SIGKILL can lose (a signal or a failure loses nothing).
+CHECKPOINT_SECONDS = 10.0
 
 
 class Checkpointer(keras.callbacks.Callback):
-    """Checkpoints every completed epoch and stops `fit` when the guard asks.
+    """Checkpoints completed epochs and stops `fit` when the guard asks.
 
     Args:
         run_dir: the run directory; the checkpoint goes to `run_dir/checkpoint/`
             and the history so far to `run_dir/history.json`.
         guard: the `SignalGuard` whose signal stops training.
         history: the history of epochs completed before this `fit` (resume).
-        save_epochs: whether each epoch is checkpointed (off for `tune`
+        save_epochs: whether epochs are checkpointed (off for `tune`
             trials, which are not resumed one by one).
+        every_seconds: the least time between two writes (default
+            `CHECKPOINT_SECONDS`); a completed epoch that comes sooner waits
+            in memory (see `flush`).
 
     Attributes:
         history: every completed epoch's logs, `{metric: [value per epoch]}`.
@@ -67,10 +82,16 @@ class Checkpointer(keras.callbacks.Callback):
     async_safe = True  # the batch hook only reads a flag and sets stop_training
 
     def __init__(
-        self, run_dir: str | os.PathLike, guard: SignalGuard, history: dict | None = None, save_epochs: bool = True
+        self,
+        run_dir: str | os.PathLike,
+        guard: SignalGuard,
+        history: dict | None = None,
+        save_epochs: bool = True,
+        every_seconds: float | None = None,
     ):
         super().__init__()
         self.save_epochs = save_epochs
+        self.every_seconds = CHECKPOINT_SECONDS if every_seconds is None else every_seconds
         self.run_dir = Path(run_dir)
         self.guard = guard
         self.history: dict[str, list] = {k: list(v) for k, v in (history or {}).items()}
@@ -80,12 +101,18 @@ class Checkpointer(keras.callbacks.Callback):
         self._stopped_in_epoch = False
         self._random_states: tuple | None = None
         self._lock = threading.Lock()
+        self._pending: tuple[dict, dict] | None = None  # (arrays, state) of an epoch not written yet
+        self._history_written = False  # history.json is written at the first flush, even empty
+        self._written_at: float | None = None
+        self._writing = False
 
     def set_model(self, model):
         super().set_model(model)
         self._fit_model = model
 
     def on_train_begin(self, logs=None):
+        if self._written_at is None:  # the first fit (of several under fit.phases) starts the clock
+            self._written_at = time.monotonic()
         if self._random_states is not None:
             numpy_state, python_state = self._random_states
             np.random.set_state(_from_json_numpy(numpy_state))
@@ -120,47 +147,79 @@ class Checkpointer(keras.callbacks.Callback):
                 self.history.setdefault(name, []).append(float(value))
             for name, value in self.tags.items():
                 self.history.setdefault(name, []).append(value)
-            if self.diverged is None and self.save_epochs:
-                self.save(epoch + 1)
-            else:  # keep the last good checkpoint; show the diverged epoch
-                write_json(self.run_dir / "history.json", self.history)
+            self._history_written = False
+        due = self.guard.stopped or self._due()
+        if complete and self.diverged is None and self.save_epochs:  # a diverged epoch keeps the last good one
+            # A state kept for later is copied to the host: the training loop donates the device buffers.
+            self._pending = self._state(epoch + 1, copy=not due)
+        if due:
+            self.flush()
         if self.guard.stopped:
             self.model.stop_training = True
+
+    def _due(self) -> bool:
+        return self._written_at is None or time.monotonic() - self._written_at >= self.every_seconds
 
     @property
     def epochs_done(self) -> int:
         """The number of completed epochs in `history`."""
         return max((len(v) for v in self.history.values()), default=0)
 
-    def save(self, epochs_done: int) -> None:
-        """Writes the checkpoint after `epochs_done` epochs, then `history.json`."""
-        folder = self.run_dir / CHECKPOINT_DIR
-        folder.mkdir(parents=True, exist_ok=True)
-        name = f"epoch-{epochs_done:05d}.npz"
-        tmp = folder / f".{name}.tmp"
+    def flush(self) -> None:
+        """Writes the epoch kept in memory (if any) and `history.json`, when they are newer than the files.
+
+        Called when training stops or fails, and on a second signal before
+        the process exits. A flush that interrupts a write (a signal handler)
+        leaves it alone: the files then hold the previous checkpoint.
+        """
+        if self._writing:
+            return
+        self._writing = True
+        try:
+            if self._pending is not None:
+                arrays, state = self._pending
+                self._write(arrays, state)
+                self._pending = None
+                self._history_written = state["history"] == self.history
+            if not self._history_written:
+                write_json(self.run_dir / "history.json", self.history)
+                self._history_written = True
+            self._written_at = time.monotonic()
+        finally:
+            self._writing = False
+
+    def _state(self, epochs_done: int, copy: bool) -> tuple[dict, dict]:
         to_numpy = keras.ops.convert_to_numpy  # detaches torch tensors, fetches JAX arrays
+        if copy:
+            to_numpy = lambda value: np.array(keras.ops.convert_to_numpy(value))  # noqa: E731 - owns its memory
         arrays = {f"model_{i}": to_numpy(v.value) for i, v in enumerate(self.model.variables)}
         if self.model.optimizer is not None:
             arrays.update({f"optimizer_{i}": to_numpy(v.value) for i, v in enumerate(self.model.optimizer.variables)})
+        state = {
+            "epochs_done": epochs_done,
+            "weights": f"epoch-{epochs_done:05d}.npz",
+            "history": {k: list(v) for k, v in self.history.items()},
+            "numpy_random_state": _numpy_state(),
+            "python_random_state": _python_state(),
+        }
+        return arrays, state
+
+    def _write(self, arrays: dict, state: dict) -> None:
+        """The variables file under a new name, then `checkpoint.json` pointing at it, then `history.json`."""
+        folder = self.run_dir / CHECKPOINT_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        name = state["weights"]
+        tmp = folder / f".{name}.tmp"
         with open(tmp, "wb") as handle:
             np.savez(handle, **arrays)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, folder / name)
-        write_json(
-            folder / STATE_FILE,
-            {
-                "epochs_done": epochs_done,
-                "weights": name,
-                "history": self.history,
-                "numpy_random_state": _numpy_state(),
-                "python_random_state": _python_state(),
-            },
-        )
+        write_json(folder / STATE_FILE, state)
         for old in folder.glob("epoch-*.npz"):
             if old.name != name:
                 old.unlink(missing_ok=True)
-        write_json(self.run_dir / "history.json", self.history)
+        write_json(self.run_dir / "history.json", state["history"])
 
     def restore(self, source: str | os.PathLike | None = None) -> int:
         """Loads a run's checkpoint (if any) into `self.model`; returns the epochs done.
@@ -264,7 +323,7 @@ def check_outcome(guard: SignalGuard, checkpointer: Checkpointer, run_dir: Path)
     """
     done = checkpointer.epochs_done
     if guard.stopped:
-        write_json(run_dir / "history.json", checkpointer.history)
+        checkpointer.flush()  # the last completed epoch, and history.json
         saved = (
             "history.json and a checkpoint are saved"
             if (run_dir / CHECKPOINT_DIR / STATE_FILE).is_file()

@@ -17,6 +17,7 @@ import pytest
 from conftest import write_config
 
 from kerascli.model import callbacks as build
+from kerascli.run import interrupt
 
 CONFIG = """\
 name: res
@@ -107,6 +108,64 @@ def test_interrupt_then_resume_equals_an_uninterrupted_run(cli, workdir, send_si
     assert result.exit_code == 2 and "the run has completed" in result.stderr
 
 
+class CheckpointSpy(keras.callbacks.Callback):
+    """Records, at each epoch's end, the epochs the run's checkpoint holds on disk (None: no checkpoint yet)."""
+
+    def __init__(self, run_dirs):
+        super().__init__()
+        self.run_dirs, self.seen = run_dirs, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        states = [r / "checkpoint" / "checkpoint.json" for r in self.run_dirs.glob("*/*")]
+        self.seen.append(next((json.loads(s.read_text())["epochs_done"] for s in states if s.is_file()), None))
+
+
+@pytest.mark.parametrize("seconds, on_disk", [(3600.0, [None, None, None, None]), (0.0, [None, 1, 2, 3])])
+def test_short_epochs_are_checkpointed_when_due_and_a_stop_writes_the_last_one(
+    cli, workdir, monkeypatch, seconds, on_disk
+):
+    # The spy runs before the checkpointer at each epoch's end: it sees the epochs before this one.
+    monkeypatch.setattr(interrupt, "CHECKPOINT_SECONDS", seconds)
+    config = write_config(workdir, CONFIG.replace("epochs: 2", "epochs: 5"))
+    spy, sender = CheckpointSpy(workdir / "runs"), SendSignal(epoch=4, batch=2)
+    original = build.make_callbacks
+    monkeypatch.setattr(build, "make_callbacks", lambda *a, **k: original(*a, **k) + [spy, sender])
+    result = cli("train", config, "--quiet")
+    assert result.exit_code == 130, result.output
+    assert spy.seen[:4] == on_disk  # epoch 5 was cut short by the signal
+    run = only_run(workdir / "runs")
+    state = json.loads((run / "checkpoint" / "checkpoint.json").read_text())
+    history = json.loads((run / "history.json").read_text())
+    assert state["epochs_done"] == 4 and all(len(v) == 4 for v in history.values())
+    assert [p.name for p in (run / "checkpoint").glob("*.npz")] == ["epoch-00004.npz"]
+
+
+class FailIn(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise RuntimeError("disk on fire")
+
+
+def test_a_failed_run_keeps_the_checkpoint_of_its_last_completed_epoch(cli, workdir, monkeypatch):
+    monkeypatch.setattr(interrupt, "CHECKPOINT_SECONDS", 3600.0)  # epochs 1-2 wait in memory
+    config = write_config(workdir, CONFIG.replace("epochs: 2", "epochs: 4"))
+    original = build.make_callbacks
+    monkeypatch.setattr(build, "make_callbacks", lambda *a, **k: original(*a, **k) + [FailIn(2)])
+    result = cli("train", config, "--quiet")
+    assert result.exit_code == 1 and "disk on fire" in result.stderr
+    run = only_run(workdir / "runs")
+    assert json.loads((run / "run.json").read_text())["epochs"] == 2
+    assert json.loads((run / "checkpoint" / "checkpoint.json").read_text())["epochs_done"] == 2
+    monkeypatch.undo()
+    result = cli("train", "--resume", run, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert json.loads((run / "run.json").read_text())["resumed_from_epoch"] == 2
+
+
 def test_sigterm_in_the_first_epoch_keeps_an_empty_history(cli, workdir, send_signal):
     config = write_config(workdir, CONFIG)
     send_signal(epoch=0, batch=1, signum=signal.SIGTERM)
@@ -125,6 +184,7 @@ def test_a_second_ctrl_c_exits_at_once(workdir):
         from test_interrupt import SendSignal
         from kerascli import cli
         from kerascli.model import callbacks as build
+from kerascli.run import interrupt
         original = build.make_callbacks
         build.make_callbacks = lambda *a, **k: original(*a, **k) + [SendSignal(1, 0, signal.SIGINT, times=2)]
         sys.argv = ["kerascli", "train", {str(config)!r}, "--quiet"]
