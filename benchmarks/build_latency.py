@@ -8,7 +8,8 @@ alternating:
 - build: `kerascli summary configs/resnet.yaml` / `inception.yaml` with an
   empty compilation cache (cold) and again (warm), beside a plain Keras
   script that builds the same model (`python build_latency.py plain NAME`).
-  Wall time of the whole process, start-up included.
+  Wall and CPU time (user + system, threads included) of the whole
+  process, start-up included.
 - mobilenet: `keras.applications.MobileNetV2(alpha=0.35)` (~420k
   parameters, 262 variables) built by a plain script, and by the same script
   inside kerascli's `deferred_initialization()` (cold and warm cache).
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -153,13 +155,29 @@ def child_compile_seconds(args: list[str]) -> None:
         print(f"COMPILE_SECONDS={total[0]:.3f}", flush=True)
 
 
+CPU: list[float] = []  # CPU seconds (user + system, threads included) of each `run`, in order
+
+
 def run(cmd: list[str], env: dict, cwd: Path | None = None) -> tuple[float, str]:
+    """Runs `cmd`; returns (wall seconds, stdout) and appends its CPU seconds to `CPU`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout[-1500:]}\n{proc.stderr[-1500:]}")
     return seconds, proc.stdout
+
+
+def timed(cmd: list[str], env: dict) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of `cmd`."""
+    return run(cmd, env)[0], CPU[-1]
+
+
+def medians(samples: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(w for w, _ in samples), statistics.median(c for _, c in samples)
 
 
 def environment(cache: Path) -> dict:
@@ -178,18 +196,20 @@ def load() -> str:
 
 def build_rows(tmp: Path, reps: int) -> None:
     for name in ("resnet", "inception"):
-        plain, cold, warm = [], [], []
+        plain, cold, warm, loads = [], [], [], []
         for rep in range(reps):
             cache = tmp / f"cache-{name}-{rep}"
             env = environment(cache)
             summary = [PY, "-m", "kerascli", "summary", str(REPO / "configs" / f"{name}.yaml")]
-            plain.append(run([PY, __file__, "plain", name], env)[0])
-            cold.append(run(summary, env)[0])
-            warm.append(run(summary, env)[0])
-        p, c, w = (statistics.median(v) for v in (plain, cold, warm))
+            loads.append(os.getloadavg()[0])
+            plain.append(timed([PY, __file__, "plain", name], env))
+            cold.append(timed(summary, env))
+            warm.append(timed(summary, env))
+        (p, pc), (c, cc), (w, wc) = (medians(v) for v in (plain, cold, warm))
         print(
-            f"  summary configs/{name}.yaml: cold {c:5.1f} s, warm {w:5.1f} s; plain Keras build {p:5.1f} s; "
-            f"{p / c:4.1f}x / {p / w:4.1f}x faster ({load()})",
+            f"  summary configs/{name}.yaml: cold {c:5.1f} s ({cc:4.1f} s CPU), warm {w:5.1f} s ({wc:4.1f} s CPU); "
+            f"plain Keras build {p:5.1f} s ({pc:4.1f} s CPU); {p / c:4.1f}x / {p / w:4.1f}x faster "
+            f"(CPU {pc / cc:4.1f}x / {pc / wc:4.1f}x) (load average {min(loads):.1f}-{max(loads):.1f})",
             flush=True,
         )
 
@@ -197,20 +217,22 @@ def build_rows(tmp: Path, reps: int) -> None:
 def mobilenet_row(tmp: Path, reps: int) -> None:
     import numpy as np
 
-    plain, cold, warm = [], [], []
+    plain, cold, warm, loads = [], [], [], []
     weights = {"plain": tmp / "mobilenet-plain.npz", "lever": tmp / "mobilenet-lever.npz"}
     for rep in range(reps):
         env = environment(tmp / f"cache-mobilenet-{rep}")
-        plain.append(run([PY, __file__, "plain", "mobilenet", "--weights", str(weights["plain"])], env)[0])
-        cold.append(run([PY, __file__, "lever", "mobilenet", "--weights", str(weights["lever"])], env)[0])
-        warm.append(run([PY, __file__, "lever", "mobilenet"], env)[0])
-    p, c, w = (statistics.median(v) for v in (plain, cold, warm))
+        loads.append(os.getloadavg()[0])
+        plain.append(timed([PY, __file__, "plain", "mobilenet", "--weights", str(weights["plain"])], env))
+        cold.append(timed([PY, __file__, "lever", "mobilenet", "--weights", str(weights["lever"])], env))
+        warm.append(timed([PY, __file__, "lever", "mobilenet"], env))
+    (p, pc), (c, cc), (w, wc) = (medians(v) for v in (plain, cold, warm))
     ours, theirs = np.load(weights["lever"]), np.load(weights["plain"])
     same = sum(ours[k].tobytes() == theirs[k].tobytes() for k in ours.files)
     print(
-        f"  MobileNetV2(alpha=0.35), 262 variables: with kerascli's lever cold {c:5.1f} s, warm {w:5.1f} s; "
-        f"plain Keras {p:5.1f} s; {p / c:4.1f}x / {p / w:4.1f}x faster; "
-        f"{same}/{len(ours.files)} weight arrays bit-identical ({load()})",
+        f"  MobileNetV2(alpha=0.35), 262 variables: with kerascli's lever cold {c:5.1f} s ({cc:4.1f} s CPU), "
+        f"warm {w:5.1f} s ({wc:4.1f} s CPU); plain Keras {p:5.1f} s ({pc:4.1f} s CPU); {p / c:4.1f}x / {p / w:4.1f}x "
+        f"faster (CPU {pc / cc:4.1f}x / {pc / wc:4.1f}x); {same}/{len(ours.files)} weight arrays bit-identical "
+        f"(load average {min(loads):.1f}-{max(loads):.1f})",
         flush=True,
     )
 
