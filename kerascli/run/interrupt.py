@@ -52,8 +52,8 @@ keras = load_keras()
 
 STATE_FILE = "checkpoint.json"
 # The least time between two checkpoint writes. A write costs three fsynced files (the
-# variables, checkpoint.json, history.json): 10 s keeps that under a percent of training
-# on any disk, and is all that a SIGKILL can lose (a signal or a failure loses nothing).
+# variables, checkpoint.json, history.json): 10 s keeps that to about a percent of training
+# on a local disk, and is all that a SIGKILL can lose (a signal or a failure loses nothing).
 CHECKPOINT_SECONDS = 10.0
 
 
