@@ -184,7 +184,6 @@ def test_a_second_ctrl_c_exits_at_once(workdir):
         from test_interrupt import SendSignal
         from kerascli import cli
         from kerascli.model import callbacks as build
-from kerascli.run import interrupt
         original = build.make_callbacks
         build.make_callbacks = lambda *a, **k: original(*a, **k) + [SendSignal(1, 0, signal.SIGINT, times=2)]
         sys.argv = ["kerascli", "train", {str(config)!r}, "--quiet"]
