@@ -268,7 +268,8 @@ def _check_files(run: Path) -> None:
 
 
 def test_kill_9_never_leaves_a_corrupt_file(workdir):
-    config = write_config(workdir, CONFIG.replace("epochs: 2", "epochs: 400"))
+    # Long enough to reach the first checkpoint, CHECKPOINT_SECONDS into fit (killed there).
+    config = write_config(workdir, CONFIG.replace("epochs: 2", "epochs: 100000"))
     points = {
         "run started": lambda run: (run / "run.json").is_file(),
         "mid-training": lambda run: (
