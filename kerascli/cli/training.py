@@ -147,6 +147,21 @@ def _show_training(result, plot_path, quiet: bool, as_json: bool, cluster) -> No
     )
 
 
+def _load_run_plugins(plugin, run, overrides: list[str], backend) -> None:
+    """Imports the `--plugin` modules of a command on a finished run, with Keras on the run's backend.
+
+    The plugins are imported before the run is opened (its model needs them),
+    so the run's `backend:` is read first: a TensorFlow run is not loaded on JAX.
+    """
+    if not plugin:
+        return
+    from kerascli.run.rundir import latest_run
+
+    target = Path(run) if run else latest_run("runs")
+    config = target / "config.yaml" if target is not None and target.is_dir() else target
+    load_plugins(plugin, start_backend(config, overrides, backend) if config is not None else backend)
+
+
 @app.command()
 @handled
 def evaluate(
@@ -160,7 +175,7 @@ def evaluate(
     """Loss and metrics of a run on its test data (default: its validation data)."""
     from kerascli.run.inference import evaluate as run_evaluate
 
-    load_plugins(plugin, backend)
+    _load_run_plugins(plugin, run, set_ or [], backend)
     run_dir, metrics = run_evaluate(run, set_ or [], backend, batch_size)
     if as_json:
         typer.echo(json.dumps({"run_dir": str(run_dir), "metrics": metrics}, indent=2))
@@ -195,7 +210,7 @@ def predict(
     """Predictions of a run, streamed to a CSV or Parquet (labels decoded) or .npy file."""
     from kerascli.run.inference import predict as run_predict
 
-    load_plugins(plugin, backend)
+    _load_run_plugins(plugin, run, set_ or [], backend)
     path, rows = run_predict(run, set_ or [], backend, batch_size, input_path, output, force)
     if as_json:
         typer.echo(json.dumps({"predictions": str(path), "rows": rows}))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from conftest import write_config
@@ -84,3 +86,31 @@ def test_export_and_serve_take_the_plugins_a_run_was_trained_with(cli, workdir, 
     assert answer.status_code == 200, answer.text
     assert len(answer.json()["predictions"]) == 1
     sys.modules.pop("kcli_serve_mod", None)
+
+
+@pytest.mark.slow
+def test_predict_with_a_plugin_loads_keras_on_the_runs_backend(workdir):
+    # The plugin is imported before the run is opened: Keras must start on the run's `backend:`
+    # (torch here), not on the default, or opening the run refuses the second backend.
+    import subprocess
+
+    module = textwrap.dedent(PLUGIN.replace("kclihint", "kclitorch"))
+    (workdir / "kcli_torch_mod.py").write_text(module + "\nopen('backend.txt', 'w').write(keras.backend.backend())\n")
+    write_config(workdir, "backend: torch\n" + CONFIG)
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[2]), str(workdir)])
+
+    def kerascli(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "kerascli", *args], cwd=workdir, env=env, capture_output=True, text=True
+        )
+
+    trained = kerascli("train", "config.yaml", "--plugin", "kcli_torch_mod", "--quiet")
+    assert trained.returncode == 0, trained.stderr
+    (workdir / "backend.txt").unlink()
+    predicted = kerascli(
+        "predict", "--plugin", "kcli_torch_mod", "--input", "data/iris.csv", "--output", "out.csv", "--json"
+    )
+    assert predicted.returncode == 0, predicted.stderr
+    assert json.loads(predicted.stdout)["rows"] > 0 and (workdir / "out.csv").is_file()
+    assert (workdir / "backend.txt").read_text() == "torch"  # the plugin was imported with Keras on torch
