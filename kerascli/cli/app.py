@@ -145,7 +145,10 @@ def start_backend(config: Path, overrides: list[str], backend_cli: Optional[str]
     except (KerasCliError, OSError):
         configured = None
     name = backends.resolve(backend_cli, configured if isinstance(configured, str) else None)
-    load_keras(name)
+    try:
+        load_keras(name)
+    except KerasCliError:  # not installed, or Keras already runs on another one: the command says so in its turn
+        pass
     return name
 
 

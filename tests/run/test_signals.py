@@ -169,11 +169,12 @@ def test_a_signal_inside_a_finaliser_prints_no_traceback(monkeypatch):
 
     printed = []  # what Python's hook would print as "Exception ignored in: ..."
     monkeypatch.setattr(sys, "unraisablehook", printed.append)
-    with signals.command_signals():
-        obj = Finalised()
-        del obj
-        with signals.SignalGuard() as guard:
-            assert guard.stopped  # the swallowed signal still stops the run
+    with pytest.raises(KeyboardInterrupt):  # and the command does not end as if no signal came
+        with signals.command_signals():
+            obj = Finalised()
+            del obj
+            with signals.SignalGuard() as guard:
+                assert guard.stopped  # the swallowed signal still stops the run
     assert [u.exc_type for u in printed] == []
 
 
