@@ -19,6 +19,7 @@ from pathlib import Path
 from kerascli.config import spec
 from kerascli.engine import distribution
 from kerascli.engine.keras_import import load_keras
+from kerascli.engine.seeding import set_random_seed
 
 HEAD_ROWS = 64
 """How many rows of each data source the deep check reads."""
@@ -40,7 +41,7 @@ def validate_deep(path: str | os.PathLike, overrides=(), backend_cli: str | None
         t = train.plan(path, overrides, backend_cli, None, warnings.append)
         t.keras = load_keras(t.backend_name)
         t.plan.initialize(t.keras)
-        t.keras.utils.set_random_seed(t.seed)
+        set_random_seed(t.keras, t.seed)
         _load_heads(t)
         from kerascli.model.precision import use_policy
 

@@ -35,6 +35,7 @@ from kerascli.config import spec
 from kerascli.engine import backend, distribution, speed
 from kerascli.engine.initialization import build_optimizer
 from kerascli.engine.keras_import import enable_compilation_cache, load_keras
+from kerascli.engine.seeding import set_random_seed
 from kerascli.errors import ConfigError, Problem
 from kerascli.run import fitting, inputs, runinfo, signals
 from kerascli.run.fitting import fit_and_save
@@ -135,7 +136,7 @@ def start(t: Training) -> None:
             "fast_pool": speed.fast_pool(t.cfg.compile.fast_pool),
             "xla_flags": os.environ.get("XLA_FLAGS", ""),
         }
-    t.keras.utils.set_random_seed(t.seed)
+    set_random_seed(t.keras, t.seed)
 
 
 def load_data(t: Training) -> None:
