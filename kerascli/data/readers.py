@@ -48,6 +48,7 @@ class Reader:
         self.folder = None
         self._table = None
         self._npz = None
+        self._schema = None  # the CSV's schema, read once from its first block
         if self.kind == "dir" and folder_kind(self.path):
             self.kind = "folder"
             self.folder = index_folder(self.path, folder_kind(self.path))
@@ -151,15 +152,16 @@ class Reader:
         return list(self._csv_schema().names)
 
     def _csv_schema(self):
-        import pyarrow.csv
+        if self._schema is None:
+            import pyarrow.csv
 
-        try:
-            reader = pyarrow.csv.open_csv(self.path, read_options=csv_read_options(self.path))
-        except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
-            self.fail(self.key + ("path",), f"cannot read {self.path.name}: {arrow_reason(exc)}")
-        schema = reader.schema
-        reader.close()
-        return schema
+            try:
+                reader = pyarrow.csv.open_csv(self.path, read_options=csv_read_options(self.path))
+            except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
+                self.fail(self.key + ("path",), f"cannot read {self.path.name}: {arrow_reason(exc)}")
+            self._schema = reader.schema
+            reader.close()
+        return self._schema
 
     def _parquet_schema(self):
         import pyarrow.parquet
