@@ -19,7 +19,7 @@ from pathlib import Path
 from kerascli.config import spec
 from kerascli.engine import distribution
 from kerascli.engine.keras_import import load_keras
-from kerascli.engine.seeding import set_random_seed
+from kerascli.engine.tensorflow_probe import set_random_seed
 
 HEAD_ROWS = 64
 """How many rows of each data source the deep check reads."""

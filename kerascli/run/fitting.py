@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kerascli.atomic import atomic_path, write_json
+from kerascli.engine.tensorflow_probe import save_model
 from kerascli.errors import ConfigError, KerasCliError
 from kerascli.run import interrupt
 from kerascli.run.profiling import EpochTimer, fit_summary
@@ -179,7 +180,7 @@ def last_validation(history, cfg) -> dict | None:
 
 def _save(t: Training, history, metrics: dict) -> None:
     with atomic_path(t.run_dir / "model.keras") as tmp:
-        t.model.save(tmp)
+        save_model(t.keras, t.model, tmp)
     write_json(t.run_dir / "history.json", history.history)
     write_json(t.run_dir / "metrics.json", {"validation" if t.validation is not None else "train": metrics})
 

@@ -35,7 +35,7 @@ from kerascli.config import spec
 from kerascli.engine import backend, distribution, speed
 from kerascli.engine.initialization import build_optimizer
 from kerascli.engine.keras_import import enable_compilation_cache, load_keras
-from kerascli.engine.seeding import set_random_seed
+from kerascli.engine.tensorflow_probe import set_random_seed
 from kerascli.errors import ConfigError, Problem
 from kerascli.run import fitting, inputs, runinfo, signals
 from kerascli.run.fitting import fit_and_save
