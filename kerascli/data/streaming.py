@@ -246,6 +246,12 @@ def _in_memory(arrays: Arrays, batch_size: int | None, shuffle) -> Feed:
     return Feed(_single(x), _single(y) if y else None, batch_size, shuffle)
 
 
+def head_batch(arrays: Arrays, rows: int = 2) -> tuple:
+    """The first `rows` rows as `fit` gets them: `(x, y)`, one array or a dict by name each."""
+    feed = _in_memory(arrays.take(np.arange(min(rows, len(arrays)))), None, None)
+    return feed.x, feed.y
+
+
 def _split_in_memory(train: Arrays, validation: Arrays) -> tuple[Arrays, Arrays]:
     """Both sides of a split read into ONE array per name, each side a view of it: no copy per side."""
 

@@ -20,6 +20,7 @@ from kerascli.config import spec
 from kerascli.engine import distribution
 from kerascli.engine.keras_import import load_keras
 from kerascli.engine.tensorflow_probe import set_random_seed
+from kerascli.run.monitors import check_monitors
 
 HEAD_ROWS = 64
 """How many rows of each data source the deep check reads."""
@@ -102,3 +103,4 @@ def _build_callbacks(t) -> None:
 
     with tempfile.TemporaryDirectory(prefix="kerascli-deep-") as scratch:
         make_callbacks(t.cfg, t.doc, Path(scratch) / "run")
+    check_monitors(t)

@@ -39,6 +39,7 @@ from kerascli.engine.tensorflow_probe import set_random_seed
 from kerascli.errors import ConfigError, Problem
 from kerascli.run import fitting, inputs, runinfo, signals
 from kerascli.run.fitting import fit_and_save
+from kerascli.run.monitors import check_monitors
 from kerascli.run.rundir import (
     RunLock,
     check_output_dir,
@@ -262,6 +263,7 @@ def make_callbacks(t: Training, output_dir, resume) -> None:
         t.run_dir = planned_run_dir(_base(t, output_dir), t.cfg.name or t.doc.path.stem, t.hooks.run_dir)
     t.callbacks = build_callbacks(t.cfg, t.doc, t.run_dir)
     fitting.check_epochs(t)
+    check_monitors(t)
 
 
 def open_run(t: Training, resume, held: contextlib.ExitStack) -> None:
