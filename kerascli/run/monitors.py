@@ -29,20 +29,23 @@ def check_monitors(t) -> None:
         t: the `Training`, its model compiled and its training data loaded.
 
     Raises:
-        ConfigError: one problem per callback whose monitor is not logged.
+        ConfigError: one problem per callback (of `fit.callbacks` and of each
+            phase) whose monitor is not logged.
     """
-    watching = [(i, spec) for i, spec in enumerate(t.cfg.fit.callbacks) if _watches(spec)]
+    lists = [(("fit", "callbacks"), t.cfg.fit.callbacks)]
+    lists += [(("fit", "phases", n, "callbacks"), phase.callbacks) for n, phase in enumerate(t.cfg.fit.phases or [])]
+    watching = [((*key, i), spec) for key, specs in lists for i, spec in enumerate(specs) if _watches(spec)]
     if not watching:
         return
     names = logged_names(t.model, t.train_data, t.cfg.data.validation is not None)
     if names is None:
         return
     problems = []
-    for i, spec in watching:
+    for at, spec in watching:
         monitor = str(spec.kwargs.get("monitor", DEFAULT_MONITOR))
         if monitor not in names:
             given = "monitor" in spec.kwargs
-            key = ("fit", "callbacks", i, "monitor") if given else ("fit", "callbacks", i)
+            key = (*at, "monitor") if given else at
             problems.append(t.doc.problem(key, _message(spec.type, monitor, given, names)))
     if problems:
         raise ConfigError(problems)
