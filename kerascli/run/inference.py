@@ -13,7 +13,8 @@ from kerascli.errors import ConfigError, KerasCliError, Problem, UsageError
 from kerascli.run import signals
 from kerascli.run.inputs import load_training_data
 from kerascli.run.outputs import check_output
-from kerascli.run.rundir import RunContext, open_run, read_run_json
+from kerascli.run.run_json import read_run_json
+from kerascli.run.rundir import RunContext, open_run
 
 
 def _input_names(ctx: RunContext) -> list[str]:

@@ -14,7 +14,6 @@ import contextlib
 import dataclasses
 import datetime
 import errno
-import json
 import os
 import re
 import shutil
@@ -27,6 +26,7 @@ from kerascli.config.spec import Config
 from kerascli.engine import backend, speed
 from kerascli.engine.keras_import import load_keras
 from kerascli.errors import KerasCliError, UsageError
+from kerascli.run.run_json import read_run_json
 from kerascli.run.validating import Checked, validate
 
 
@@ -168,30 +168,6 @@ class RunLock:
         if self._fd is not None:
             os.close(self._fd)  # closing releases the lock
             self._fd = None
-
-
-def read_run_json(path: Path) -> dict:
-    """A JSON object a run holds (`run.json`, `metrics.json`, `labels.json`), or {} when missing.
-
-    Raises:
-        KerasCliError: the file is not valid JSON, or not a JSON object.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise KerasCliError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise KerasCliError(
-            f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); the run directory is damaged"
-        ) from None
-    if not isinstance(data, dict):
-        kind = {list: "a list", str: "a string"}.get(type(data), f"a {type(data).__name__}")
-        raise KerasCliError(f"{path}: holds {kind}, expected a JSON object; the run directory is damaged")
-    return data
 
 
 def is_run_dir(path: Path) -> bool:

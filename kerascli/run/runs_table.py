@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from kerascli.config.document import format_key, parse
-from kerascli.errors import ConfigError, UsageError
+from kerascli.errors import ConfigError, KerasCliError, UsageError
+from kerascli.run.run_json import read_run_json
 
 STATUSES = ("completed", "interrupted", "failed", "running", "died")
 COLUMNS = ("name", "started", "status", "epochs", "duration")  # sortable besides metrics and config keys
@@ -259,22 +260,16 @@ def _read_json(path: Path, required: bool = False) -> Any:
     Raises:
         UsageError: a `required` file is missing, not JSON, or not a JSON object.
     """
+    if not path.is_file():
+        if required:
+            raise UsageError(f"{path.parent} is not a run directory (it has no run.json)")
+        return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        return read_run_json(path)
+    except KerasCliError as exc:
         if required:
-            raise UsageError(f"{path.parent} is not a run directory (it has no run.json)") from None
+            raise UsageError(str(exc)) from None
         return None
-    except (OSError, ValueError) as exc:
-        if required:
-            raise UsageError(f"cannot read {path}: {exc}") from None
-        return None
-    if not isinstance(data, dict):
-        if required:
-            kind = {list: "a list", str: "a string"}.get(type(data), f"a {type(data).__name__}")
-            raise UsageError(f"{path}: holds {kind}, expected a JSON object; the run directory is damaged")
-        return None
-    return data
 
 
 def _read_config(path: Path) -> dict[str, Any]:

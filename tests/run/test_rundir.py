@@ -14,7 +14,8 @@ from conftest import REPO, write_config
 
 from kerascli import atomic
 from kerascli.errors import KerasCliError, UsageError
-from kerascli.run.rundir import RunLock, check_output_dir, read_labels, read_run_json
+from kerascli.run.run_json import read_run_json
+from kerascli.run.rundir import RunLock, check_output_dir, read_labels
 
 CONFIG = """\
 name: tiny
