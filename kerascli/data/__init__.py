@@ -10,7 +10,10 @@ to integers with a vocabulary fitted on the training data and saved with the run
 
 Modules:
 
-    arrays.py     Arrays, Labels, lazy arrays (memory maps, shards, row views)
+    arrays.py     Arrays (inputs and targets by name), Labels
+    lazy.py       lazy arrays: memory maps, shards, row views, reading rows without page faults
+    dtypes.py     the dtypes data takes once loaded (float64 → float32), its size in RAM
+    places.py     where a row is in its file: a CSV's own line, a row index (Origin)
     loading.py    one source → Arrays by input/output name; the seeded split
     selection.py  which columns a selection names
     readers.py    files → arrays (pyarrow, numpy)

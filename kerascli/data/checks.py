@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from kerascli.config.document import Document, Key
-from kerascli.data.arrays import Arrays, Origin, RowView, row_chunks
+from kerascli.data.arrays import Arrays
+from kerascli.data.lazy import RowView, row_chunks
+from kerascli.data.places import Origin
 from kerascli.engine.tensors import tensor_name
 from kerascli.errors import DataError
 

@@ -13,10 +13,11 @@ import numpy as np
 
 from kerascli.config.document import Document, Key
 from kerascli.config.spec.data import Source
-from kerascli.data.arrays import DEFAULT_INPUT, Arrays, Labels, Origin
+from kerascli.data.arrays import DEFAULT_INPUT, Arrays, Labels
 from kerascli.data.checks import check_rows
 from kerascli.data.encoding import input_array
 from kerascli.data.labels import encode
+from kerascli.data.places import Origin
 from kerascli.data.readers import Reader
 from kerascli.data.selection import names_of
 from kerascli.data.vocabulary import Vocabularies
@@ -108,7 +109,7 @@ def origin_of(reader: Reader, selected: dict, targets: list[str], key: Key) -> O
             if not (isinstance(selection, str) and reader.own_file(selection, key)):
                 picked = reader.selected_names(selection, key, targets if name not in targets else ())
                 columns[name] = picked
-    return Origin(reader.path.name, reader.kind == ".csv", columns)
+    return Origin(reader.path.name, columns, csv_path=reader.path if reader.kind == ".csv" else None)
 
 
 def check_no_target_leak(reader: Reader, x_selected: dict, y_selected: dict, doc: Document, key: Key) -> None:

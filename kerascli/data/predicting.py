@@ -28,11 +28,13 @@ import numpy as np
 from kerascli.config.document import Document, Key
 from kerascli.config.spec.data import Source
 from kerascli.config.tables import FILE_SUFFIXES, TABLE_SUFFIXES
-from kerascli.data.arrays import Origin, is_lazy, memory_bytes, read_rows, release_pages, to_float32
 from kerascli.data.checks import check_finite, check_inputs, check_rows
 from kerascli.data.conversion import to_matrix
+from kerascli.data.dtypes import memory_bytes, to_float32
 from kerascli.data.encoding import encoded_inputs, input_array
+from kerascli.data.lazy import is_lazy, read_rows, release_pages
 from kerascli.data.loading import input_selections, origin_of, selections
+from kerascli.data.places import Origin
 from kerascli.data.readers import Reader
 from kerascli.data.selection import names_of
 from kerascli.data.strings import model_string_inputs, string_column, to_keras
@@ -228,7 +230,7 @@ def _table_chunks(
     step = chunk_rows(batch_size, 4 * len(wanted))
     pending, held, start, checked = [], 0, 0, False
 
-    origin = Origin(reader.path.name, reader.kind == ".csv", columns)
+    origin = Origin(reader.path.name, columns, csv_path=reader.path if reader.kind == ".csv" else None)
 
     def convert_one(table, name, names, first_row):
         if name in string_inputs:

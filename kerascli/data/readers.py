@@ -19,10 +19,10 @@ import numpy as np
 from kerascli.config.document import Document, Key
 from kerascli.config.spec.data import IMAGE_KEYS, ColumnPattern, Source
 from kerascli.config.tables import FILE_SUFFIXES
-from kerascli.data.arrays import ShardedArray
 from kerascli.data.conversion import csv_read_options, first_rows, to_matrix
 from kerascli.data.folders import column as folder_column
 from kerascli.data.folders import folder_kind, index_folder
+from kerascli.data.lazy import ShardedArray
 from kerascli.data.limits import arrow_reason, memory_budget, npz_declared, size_text
 from kerascli.data.selection import resolve, unknown
 from kerascli.errors import DataError, excerpt

@@ -25,7 +25,9 @@ from typing import Any
 import numpy as np
 
 from kerascli.data import windows
-from kerascli.data.arrays import Arrays, RowView, memory_bytes, read_all, release_pages
+from kerascli.data.arrays import Arrays
+from kerascli.data.dtypes import memory_bytes
+from kerascli.data.lazy import RowView, read_all, release_pages
 from kerascli.data.limits import default_budget
 from kerascli.data.strings import to_keras
 from kerascli.engine.keras_import import load_keras

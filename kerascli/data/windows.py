@@ -29,7 +29,8 @@ import os
 
 import numpy as np
 
-from kerascli.data.arrays import RowView, ShardedArray, to_float32
+from kerascli.data.dtypes import to_float32
+from kerascli.data.lazy import RowView, ShardedArray
 
 BLOCK_BYTES = 64 * 2**10
 # Reading this many unwanted bytes between two wanted rows costs about what one more read does.

@@ -59,7 +59,7 @@ def recorded_columns(doc, cfg: spec.Config) -> dict:
 
 def input_signature(arrays) -> tuple[dict[str, tuple], dict[str, str]]:
     """Per-input sample shapes and dtypes of the data (floats train as float32)."""
-    from kerascli.data.arrays import keras_dtype
+    from kerascli.data.dtypes import keras_dtype
 
     shapes = {k: v.shape[1:] for k, v in arrays.x.items()}
     dtypes = {k: keras_dtype(v.dtype) for k, v in arrays.x.items()}

@@ -100,7 +100,7 @@ def test_split_is_seeded_shuffled_and_takes_the_first_part(tmp_path):
 import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
-from kerascli.data.arrays import RowView, ShardedArray  # noqa: E402
+from kerascli.data.lazy import RowView, ShardedArray  # noqa: E402
 
 
 def wide_parquet(tmp_path, name="d.parquet"):
@@ -267,7 +267,7 @@ def test_more_strict_errors(tmp_path, files, source, message):
 
 
 def test_read_rows_reads_the_file_not_the_mapping(tmp_path):
-    from kerascli.data.arrays import read_rows
+    from kerascli.data.lazy import read_rows
 
     values = np.arange(60, dtype=np.float64).reshape(20, 3)
     np.save(tmp_path / "a.npy", values[:12])

@@ -153,14 +153,14 @@ def test_an_in_budget_split_is_read_once_into_one_array_both_sides_view(tmp_path
 
 
 def test_read_all_reads_a_row_view_in_its_order_in_blocks(tmp_path, monkeypatch):
-    from kerascli.data import arrays
+    from kerascli.data import lazy
 
-    monkeypatch.setattr(arrays, "CHUNK_BYTES", 64)  # many blocks
+    monkeypatch.setattr(lazy, "CHUNK_BYTES", 64)  # many blocks
     values = np.lib.format.open_memmap(tmp_path / "v.npy", mode="w+", dtype=np.float32, shape=(50, 2))
     values[:] = np.arange(100, dtype=np.float32).reshape(50, 2)
     values.flush()
     rows = np.array([49, 0, 17, 18, 3, 48])
-    out = arrays.read_all(arrays.RowView(np.load(tmp_path / "v.npy", mmap_mode="r"), rows))
+    out = lazy.read_all(lazy.RowView(np.load(tmp_path / "v.npy", mmap_mode="r"), rows))
     np.testing.assert_array_equal(out, values[rows])
     assert not isinstance(out, np.memmap)
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from kerascli.data import windows
-from kerascli.data.arrays import RowView, ShardedArray
+from kerascli.data.lazy import RowView, ShardedArray
 
 
 def order(rows, *, seed=1, epoch=0, shuffle=True, block=7, window=640):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from kerascli.data import Labels
-from kerascli.data.arrays import to_float32
+from kerascli.data.dtypes import to_float32
 from kerascli.engine.tensors import tensor_name
 from kerascli.run.inputs import load_training_data
 

@@ -1,0 +1,95 @@
+"""Where a row is in its file, as data errors name it: a CSV's own line, or a row index (arrays, Parquet).
+
+A CSV record is not always one line of the file: a quoted cell may hold line
+breaks, and empty lines hold no record (pyarrow skips them). Counting records
+would then name the wrong line, so the line of record `i` is found by
+scanning the file with Python's `csv` module up to that record, which counts
+the file's own lines as it parses. The scan runs only when an error is
+reported, never on the happy path.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+
+def csv_records(path: Path) -> Iterator[tuple[int, int, list[str]]]:
+    """Yields `(row, line, cells)` for each data record of a CSV file, in order.
+
+    `row` is the record's 0-based index as pyarrow reads it (the header is
+    not a row, empty lines are skipped); `line` is the 1-based line of the
+    file where the record starts.
+    """
+    limit = csv.field_size_limit()
+    csv.field_size_limit(sys.maxsize)  # a long cell must not stop the scan
+    try:
+        with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+            reader = csv.reader(handle)
+            row, consumed = -1, 0  # -1: the header is the first record
+            for cells in reader:
+                start, consumed = consumed + 1, reader.line_num
+                if not cells:
+                    continue  # an empty line: no record
+                if row >= 0:
+                    yield row, start, cells
+                row += 1
+    finally:
+        csv.field_size_limit(limit)
+
+
+def csv_line(path: Path, row: int) -> int:
+    """The line of the file (1-based, the header is line 1) where data row `row` (0-based) starts.
+
+    Returns:
+        The line; `row + 2` (one line per record) if the file ends before that row.
+    """
+    for index, line, _ in csv_records(path):
+        if index == row:
+            return line
+    return row + 2
+
+
+def first_csv_cell(path: Path, column: int, bad: Callable[[str], bool], start: int = 0) -> tuple[int, str] | None:
+    """`(line, cell)` of the first data row from `start` on whose cell in `column` is `bad`; None if none is."""
+    for index, line, cells in csv_records(path):
+        if index >= start and column < len(cells) and bad(cells[column]):
+            return line, cells[column]
+    return None
+
+
+@dataclasses.dataclass
+class Origin:
+    """Where a source's rows come from, so that data errors name the file's own line or row.
+
+    Args:
+        file: the file's name, as messages show it.
+        columns: the column (or key) names of each input and target array, by name.
+        rows: the file row of each row, once a split has reordered them; None: row i is row i.
+        csv_path: the CSV file the rows are records of (lines are named); None: rows are named (arrays, Parquet).
+    """
+
+    file: str
+    columns: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    rows: np.ndarray | None = None
+    csv_path: Path | None = None
+
+    @property
+    def csv(self) -> bool:
+        """Whether rows are records of a CSV file, whose empty cells read as NaN."""
+        return self.csv_path is not None
+
+    def place(self, row: int) -> str:
+        """`line 12` (CSV: the line where the record starts) or `row 10` (0-based, as NumPy indexes it)."""
+        row = int(self.rows[row]) if self.rows is not None else int(row)
+        return f"line {csv_line(self.csv_path, row)}" if self.csv else f"row {row}"
+
+    def take(self, rows: np.ndarray) -> Origin:
+        """The origin of `Arrays.take(rows)`."""
+        mapped = self.rows[rows] if self.rows is not None else np.asarray(rows)
+        return dataclasses.replace(self, rows=mapped)
