@@ -2,7 +2,7 @@
 
 Used by `readers` (whole files) and `predicting` (streamed chunks): a value
 that is not a number, or one float32 cannot hold, is an error naming the
-column and the file's line (CSV) or row.
+file, the column and the file's own line (CSV) or row (`Origin.place`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kerascli.errors import excerpt
+from kerascli.data.cells import is_number, not_a_number
+from kerascli.data.places import Origin
 
 __all__ = ["FLOAT32_MAX", "csv_read_options", "first_rows", "to_matrix"]
 
@@ -49,13 +50,21 @@ def csv_read_options(path: Path):
     return pyarrow.csv.ReadOptions(block_size=max(1 << 20, 2 * header_bytes))
 
 
-def to_matrix(table, names: list[str], where: str, fail, first_row: int = 0, csv: bool = False) -> np.ndarray:
+def to_matrix(table, names: list[str], origin: Origin, fail, first_row: int = 0, hint: str = "") -> np.ndarray:
     """Columns of a pyarrow table/record batch as one float32 matrix (rows × columns).
 
     Each column is converted chunk by chunk straight into the result, with no
     float64 intermediate of the whole table. A non-numeric column, or a number
-    float32 cannot hold, is an error naming the column and the file's line
-    (`csv`: the header is line 1) or row (0-based) of the first offending value.
+    float32 cannot hold, is an error naming the file, the column and the
+    file's line (CSV) or row (0-based) of the first offending value.
+
+    Args:
+        table: the columns, in the order of `names`.
+        names: their names, for messages.
+        origin: the file they come from (`origin.file` names it).
+        fail: raises the error of a message.
+        first_row: the file row of the table's first row (streamed chunks).
+        hint: what to do about a column of text (after the message).
     """
     import pyarrow as pa
 
@@ -71,18 +80,14 @@ def to_matrix(table, names: list[str], where: str, fail, first_row: int = 0, csv
         ):
             values = column.to_numpy(zero_copy_only=False)
             bad = _first_non_numeric(values)
-            place = _place(first_row + bad, csv)
-            fail(
-                f"column '{name}' of {where} is not numeric ({place}: {excerpt(values[bad])}); "
-                f"to use it, encode it: data.categories: {{{name}: {{}}}} for categories, or data.text: {{{name}: {{}}}} for free text"
-            )
+            fail(not_a_number(origin.file, name, origin.place(first_row + bad), values[bad], hint.format(name=name)))
         chunks = column.chunks if hasattr(column, "chunks") else [column]
         start = 0
         for chunk in chunks:
             values = chunk.to_numpy(zero_copy_only=False)
             if values.dtype == object:  # nulls in a bool/null column
                 values = np.array([np.nan if v is None else v for v in values], dtype=np.float32)
-            _check_float32_range(values, name, where, fail, first_row + start, csv)
+            _check_float32_range(values, name, origin, fail, first_row + start)
             out[start : start + len(values), j] = values
             start += len(values)
     return out
@@ -91,11 +96,7 @@ def to_matrix(table, names: list[str], where: str, fail, first_row: int = 0, csv
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def _place(row: int, csv: bool) -> str:
-    return f"line {row + 2}" if csv else f"row {row}"
-
-
-def _check_float32_range(values: np.ndarray, name: str, where: str, fail, first_row: int, csv: bool) -> None:
+def _check_float32_range(values: np.ndarray, name: str, origin: Origin, fail, first_row: int) -> None:
     """A finite number beyond float32's range would become inf silently (and warn on stderr): an error."""
     if values.dtype.kind not in "fiu" or values.dtype.itemsize <= 4 or not len(values):
         return
@@ -105,15 +106,14 @@ def _check_float32_range(values: np.ndarray, name: str, where: str, fail, first_
     if too_big.any():
         row = int(np.argmax(too_big))
         fail(
-            f"{where}: column '{name}', {_place(first_row + row, csv)}: {float(values[row]):g} overflows float32 "
-            f"(the largest is {FLOAT32_MAX:.3g}); rescale the column"
+            f"{origin.file}: column '{name}', {origin.place(first_row + row)}: {float(values[row]):g} overflows "
+            f"float32 (the largest is {FLOAT32_MAX:.3g}); rescale the column"
         )
 
 
 def _first_non_numeric(column: np.ndarray) -> int:
+    """The index of the first cell that is not a number (nor missing) as pyarrow reads a CSV."""
     for i, value in enumerate(column):
-        try:
-            float(value)
-        except (TypeError, ValueError):
+        if not is_number(value):
             return i
     return 0

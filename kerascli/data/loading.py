@@ -40,10 +40,7 @@ def load(
     head: int | None = None,
     string_inputs: dict[str, tuple] | None = None,
 ) -> Arrays:
-    """Loads one source.
-
-    Tables are read into memory; `.npy` files and shards stay memory-mapped
-    (see `fit_feeds` for how they reach Keras).
+    """Loads one source: tables into memory, `.npy` files and shards memory-mapped (see `fit_feeds`).
 
     Args:
         source: the `data.<role>` spec.
@@ -53,13 +50,12 @@ def load(
             `input` (the shapes are then inferred from the data).
         output_names: the model's output node names.
         labels: vocabularies by output name; updated when `fit_labels`.
-        fit_labels: learn vocabularies of string targets (training data only).
+        fit_labels: learn vocabularies of string targets and encoded columns (training data only).
         need_y: whether targets are required.
         targets: whether to load targets at all (`predict` does not); the
             target columns are still left out of the default inputs.
         encodings: `data.text` and `data.categories` together, by column.
-        vocabularies: the input columns' `Vocabularies`; fitted here for
-            encoded columns that have none when `fit_labels`.
+        vocabularies: the input columns' `Vocabularies` (fitted here when `fit_labels`).
         head: read only the first `head` rows of each file (`validate --deep`).
         string_inputs: the sample shape of each input declared `dtype: string`
             (`kerascli.data.strings`): its column is read as raw strings.
@@ -76,27 +72,36 @@ def load(
     x_sel, y_sel = selections(source, reader)
     y_names = names_of(y_sel)
     if not targets:
-        y_sel = None
-        need_y = False
+        y_sel, need_y = None, False
     y_selected = target_selections(y_sel, output_names, need_y, doc, key)
     x_selected = input_selections(x_sel, input_names, doc, key)
     check_no_target_leak(reader, x_selected, y_selected, doc, key)
     y = {name: reader.array(sel, key + _sub("y", name, y_sel), target=True) for name, sel in y_selected.items()}
     encoded = {"encodings": encodings or {}, "vocabularies": vocabularies, "fit": fit_labels}
-    strings = string_inputs or {}
-    x = {
-        name: input_array(
-            reader, sel, key + _sub("x", name, x_sel), targets=y_names, strings=strings.get(name), **encoded
-        )
-        for name, sel in x_selected.items()
-    }
-    for name, values in list(y.items()):
-        if fit_labels and name not in labels and reader.folder is not None and names_of(y_selected[name]) == ["label"]:
-            labels[name] = list(reader.folder.classes)  # Keras' class_names: every class folder, empty ones too
-        y[name] = encode(values, name, labels, fit_labels, doc, key + ("y",))
+    x = _inputs(reader, x_selected, x_sel, y_names, string_inputs or {}, encoded, key)
+    y = _encode_targets(reader, y, y_selected, labels, fit_labels, key)
     arrays = Arrays(x, y, origin_of(reader, {**x_selected, **y_selected}, y_names, key))
     check_rows(arrays, doc, key)
     return arrays
+
+
+def _inputs(reader: Reader, selected: dict, x_sel, targets: list[str], strings: dict, encoded: dict, key: Key):
+    """The array of each input (`kerascli.data.encoding.input_array`)."""
+    return {
+        name: input_array(
+            reader, sel, key + _sub("x", name, x_sel), targets=targets, strings=strings.get(name), **encoded
+        )
+        for name, sel in selected.items()
+    }
+
+
+def _encode_targets(reader: Reader, y: dict, selected: dict, labels: Labels, fit_labels: bool, key: Key) -> dict:
+    """The targets with string labels encoded (a folder's classes are every class folder)."""
+    for name, values in list(y.items()):
+        if fit_labels and name not in labels and reader.folder is not None and names_of(selected[name]) == ["label"]:
+            labels[name] = list(reader.folder.classes)  # Keras' class_names: every class folder, empty ones too
+        y[name] = encode(values, name, labels, fit_labels, reader.doc, key + ("y",))
+    return y
 
 
 def origin_of(reader: Reader, selected: dict, targets: list[str], key: Key) -> Origin | None:
@@ -109,7 +114,7 @@ def origin_of(reader: Reader, selected: dict, targets: list[str], key: Key) -> O
             if not (isinstance(selection, str) and reader.own_file(selection, key)):
                 picked = reader.selected_names(selection, key, targets if name not in targets else ())
                 columns[name] = picked
-    return Origin(reader.path.name, columns, csv_path=reader.path if reader.kind == ".csv" else None)
+    return reader.origin(columns)
 
 
 def check_no_target_leak(reader: Reader, x_selected: dict, y_selected: dict, doc: Document, key: Key) -> None:

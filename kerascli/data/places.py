@@ -14,18 +14,29 @@ import csv
 import dataclasses
 import sys
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator, NamedTuple
 
 import numpy as np
 
 
-def csv_records(path: Path) -> Iterator[tuple[int, int, list[str]]]:
-    """Yields `(row, line, cells)` for each data record of a CSV file, in order.
+class Record(NamedTuple):
+    """One data record of a CSV file.
 
-    `row` is the record's 0-based index as pyarrow reads it (the header is
-    not a row, empty lines are skipped); `line` is the 1-based line of the
-    file where the record starts.
+    Args:
+        row: its 0-based index as pyarrow reads it (the header is no row, empty lines are skipped).
+        line: the 1-based line of the file where it starts (the header is line 1).
+        last_line: the line where it ends (later than `line` when a quoted cell holds line breaks).
+        cells: its cells, as text (bytes that are not UTF-8 read as U+FFFD).
     """
+
+    row: int
+    line: int
+    last_line: int
+    cells: list[str]
+
+
+def csv_records(path: Path) -> Iterator[Record]:
+    """Yields the data records of a CSV file, in order, each with the lines it spans."""
     limit = csv.field_size_limit()
     csv.field_size_limit(sys.maxsize)  # a long cell must not stop the scan
     try:
@@ -37,7 +48,7 @@ def csv_records(path: Path) -> Iterator[tuple[int, int, list[str]]]:
                 if not cells:
                     continue  # an empty line: no record
                 if row >= 0:
-                    yield row, start, cells
+                    yield Record(row, start, consumed, cells)
                 row += 1
     finally:
         csv.field_size_limit(limit)
@@ -49,18 +60,10 @@ def csv_line(path: Path, row: int) -> int:
     Returns:
         The line; `row + 2` (one line per record) if the file ends before that row.
     """
-    for index, line, _ in csv_records(path):
-        if index == row:
-            return line
+    for record in csv_records(path):
+        if record.row == row:
+            return record.line
     return row + 2
-
-
-def first_csv_cell(path: Path, column: int, bad: Callable[[str], bool], start: int = 0) -> tuple[int, str] | None:
-    """`(line, cell)` of the first data row from `start` on whose cell in `column` is `bad`; None if none is."""
-    for index, line, cells in csv_records(path):
-        if index >= start and column < len(cells) and bad(cells[column]):
-            return line, cells[column]
-    return None
 
 
 @dataclasses.dataclass

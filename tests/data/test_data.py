@@ -58,7 +58,7 @@ def test_npz_keys_and_npy_files(tmp_path):
         (
             {"d.csv": "a,b,label\n1,zz,0\n"},
             {"path": "d.csv", "x": ["a", "b"], "y": "label"},
-            "column 'b' of d.csv is not numeric (line 2: 'zz')",
+            "d.csv: column 'b', line 2: 'zz' is not a number; to use it, encode it: data.categories: {b: {}}",
         ),
         (
             {"d.csv": "a,label\n1,0\nnan,1\n"},

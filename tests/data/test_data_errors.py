@@ -9,7 +9,7 @@ import pytest
 
 from kerascli import config, data
 from kerascli.config.spec import Source
-from kerascli.data.predicting import read_chunks
+from kerascli.data.chunks import read_chunks
 from kerascli.errors import DataError
 
 

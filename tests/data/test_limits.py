@@ -78,7 +78,7 @@ def test_a_long_bad_cell_is_an_escaped_excerpt(tmp_path):
     with pytest.raises(DataError) as caught:
         load(tmp_path, {"path": "d.csv", "y": "label"})
     assert (
-        "column 'a' of d.csv is not numeric (line 3: '\\x1b]0;PWNED\\x07ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ...'); "
+        "d.csv: column 'a', line 3: '\\x1b]0;PWNED\\x07ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ...' is not a number; "
         in caught.value.lines()[0]
     )
 

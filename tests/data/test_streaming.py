@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from kerascli import data
-from kerascli.data import predicting
+from kerascli.data import chunks, predicting
 
 keras = pytest.importorskip("keras")
 
@@ -214,7 +214,7 @@ def test_streamed_training_and_chunked_predictions_equal_unchunked(cli, workdir,
     np.savetxt(workdir / "new.csv", x[:100], delimiter=",", header=header, comments="", fmt="%.9g")
     outputs = {}
     for name, rows in (("whole", 10**6), ("chunked", 16)):
-        monkeypatch.setattr(predicting, "CHUNK_ROWS", rows)
+        monkeypatch.setattr(chunks, "CHUNK_ROWS", rows)
         for suffix, source in ((".csv", "new.csv"), (".npy", "x.npy"), (".parquet", "x.npy")):
             out = workdir / f"{name}{suffix}"
             result = cli("predict", npy_run, "--input", source, "--output", out, "--batch-size", "16")

@@ -63,7 +63,7 @@ compile: {optimizer: adam, loss: mse}
     result = cli("train", config_path, "--quiet")
     assert result.exit_code == 2
     assert (
-        "column 'thal' of patients.csv is not numeric (line 2: 'normal'); to use it, encode it: data.categories: {thal: {}}"
+        "patients.csv: column 'thal', line 2: 'normal' is not a number; to use it, encode it: data.categories: {thal: {}}"
         in result.output
     )
 

@@ -1,0 +1,168 @@
+"""CSV and Parquet files through pyarrow: their schema, their columns whole or as incremental record batches.
+
+Tables are read with pyarrow (`pyarrow.csv`, `pyarrow.parquet`), never parsed
+by hand. A CSV's schema comes from its first block (the file is not read
+whole to name its columns). Every failure is one line handed to `fail`: the
+file, the line of a bad record (`kerascli.data.cells`), what was wrong.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterator, NoReturn
+
+from kerascli.data.cells import read_error
+from kerascli.data.conversion import csv_read_options, first_rows
+from kerascli.data.limits import arrow_reason
+from kerascli.errors import DataError
+
+
+class TableFile:
+    """One `.csv` or `.parquet` file.
+
+    Args:
+        path: the file.
+        head: read only the first `head` rows (`validate --deep`); None: every row.
+        fail: raises the `DataError` of a message about the file (it never returns).
+    """
+
+    def __init__(self, path: Path, head: int | None, fail: Callable[[str], NoReturn]):
+        self.path = path
+        self.head = head
+        self.fail = fail
+        self.csv = path.suffix.lower() == ".csv"
+        self._table = None  # a CSV read whole (its first `head` rows), once
+        self._schema = None  # the schema, read once
+
+    def schema(self):
+        """The file's pyarrow schema (a CSV's types as inferred from its first block)."""
+        if self._table is not None:
+            return self._table.schema
+        if self._schema is None:
+            import pyarrow.parquet
+
+            try:
+                self._schema = _csv_schema(self.path) if self.csv else pyarrow.parquet.read_schema(self.path)
+            except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
+                self.failed(exc)
+        return self._schema
+
+    def names(self) -> list[str]:
+        """The column names, in file order."""
+        try:
+            return list(self.schema().names)
+        except UnicodeDecodeError as exc:
+            self.fail(
+                f"{self.path.name}: line 1 (the header) is not valid UTF-8 (byte {exc.object[exc.start]:#04x}): "
+                "save the file as UTF-8"
+            )
+
+    def table(self):
+        """A CSV read whole (its first `head` rows), once."""
+        if self._table is None:
+            import pyarrow.csv
+
+            options = csv_read_options(self.path)
+            try:
+                if self.head is None:
+                    self._table = pyarrow.csv.read_csv(self.path, read_options=options)
+                else:
+                    self._table = first_rows(pyarrow.csv.open_csv(self.path, read_options=options), self.head)
+            except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
+                self.failed(exc)
+        return self._table
+
+    def read_columns(self, names: list[str]):
+        """A pyarrow table of just `names` (Parquet reads only those columns)."""
+        if self.csv:
+            return self.table().select(names)
+        import pyarrow.parquet
+
+        try:
+            if self.head is not None:
+                batches = pyarrow.parquet.ParquetFile(self.path).iter_batches(self.head, columns=names)
+                return first_rows(batches, self.head)
+            return pyarrow.parquet.read_table(self.path, columns=names)
+        except Exception as exc:  # noqa: BLE001
+            self.failed(exc)
+
+    def raw_column(self, name: str):
+        """One column as read: Parquet's own type, a CSV's as text (the way streamed predict reads it)."""
+        if not self.csv:
+            return self.read_columns([name]).column(0)
+        import pyarrow as pa
+        import pyarrow.csv
+
+        options = pyarrow.csv.ConvertOptions(include_columns=[name], column_types={name: pa.string()})
+        try:
+            table = pyarrow.csv.read_csv(self.path, read_options=csv_read_options(self.path), convert_options=options)
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
+            self.failed(exc)
+        column = table.column(0)
+        return column if self.head is None else column.slice(0, self.head)
+
+    def record_batches(
+        self, names: list[str], rows: int, strings: tuple[str, ...], hint: str = "", fail_cell=None
+    ) -> Iterator:
+        """The columns `names` as pyarrow record batches of about `rows` rows, read incrementally.
+
+        Columns in `strings` (encoded inputs, `keep` columns) are read as text, the others as float64.
+
+        Args:
+            names: the columns to read.
+            rows: about how many rows a batch holds (Parquet; a CSV's batches are its blocks).
+            strings: the columns read as text.
+            hint: what to do about a cell that is not a number (in its error message).
+            fail_cell: raises the error of a message about one cell (default: `fail`).
+        """
+        try:
+            if not self.csv:
+                import pyarrow.parquet
+
+                yield from pyarrow.parquet.ParquetFile(self.path).iter_batches(batch_size=rows, columns=names)
+                return
+            import pyarrow as pa
+            import pyarrow.csv
+
+            # The incremental reader infers types from the first block only: fix them to float64,
+            # so an integer-looking start does not break on a later 2.5.
+            options = pyarrow.csv.ConvertOptions(
+                include_columns=names, column_types={n: pa.string() if n in strings else pa.float64() for n in names}
+            )
+            yield from pyarrow.csv.open_csv(
+                self.path, read_options=csv_read_options(self.path), convert_options=options
+            )
+        except DataError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
+            self.failed(exc, hint, fail_cell)
+
+    def failed(self, exc: Exception, hint: str = "", fail_cell=None) -> NoReturn:
+        """Fails with one line for what pyarrow raised: the bad record's line when it can be found."""
+        found = None
+        if self.csv:
+            try:
+                found = read_error(exc, self.path, self._known_names(), hint)
+            except Exception:  # noqa: BLE001 - the scan is best effort: pyarrow's own reason still says it
+                found = None
+        if found is None:
+            self.fail(f"cannot read {self.path.name}: {arrow_reason(exc)}")
+        message, about_a_cell = found
+        (fail_cell if about_a_cell and fail_cell is not None else self.fail)(message)
+
+    def _known_names(self) -> list[str]:
+        """The column names if the first block reads (a bad record there leaves none: none are needed)."""
+        try:
+            return list((self._schema if self._schema is not None else _csv_schema(self.path)).names)
+        except Exception:  # noqa: BLE001 - pyarrow raises several types
+            return []
+
+
+def _csv_schema(path: Path):
+    """A CSV's schema, from its first block only."""
+    import pyarrow.csv
+
+    reader = pyarrow.csv.open_csv(path, read_options=csv_read_options(path))
+    schema = reader.schema
+    reader.close()
+    return schema
