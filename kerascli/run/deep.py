@@ -81,19 +81,11 @@ def _check_test_head(t) -> None:
     if t.cfg.data.test is None:
         return
     from kerascli import data
+    from kerascli.run.inputs import load_arguments
 
     cfg, doc = t.cfg, t.doc
-    test = data.load(
-        cfg.data.test.like(cfg.data.train),
-        doc,
-        ("data", "test"),
-        input_names=list(cfg.model.inputs) if cfg.model.inputs else None,
-        output_names=cfg.model.output_names(),
-        labels=t.labels,
-        encodings=cfg.data.encoded(),
-        vocabularies=t.vocabularies,
-        head=HEAD_ROWS,
-    )
+    arguments = load_arguments(cfg, t.labels, t.vocabularies, head=HEAD_ROWS)
+    test = data.load(cfg.data.test.like(cfg.data.train), doc, ("data", "test"), **arguments)
     data.check_inputs(t.model, test.x, doc, ("data", "test", "x"))
 
 

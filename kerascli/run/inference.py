@@ -11,7 +11,7 @@ from kerascli.data.columns import select_recorded
 from kerascli.engine.tensors import tensor_name
 from kerascli.errors import ConfigError, KerasCliError, Problem, UsageError
 from kerascli.run import signals
-from kerascli.run.inputs import load_training_data
+from kerascli.run.inputs import load_arguments, load_training_data
 from kerascli.run.outputs import check_output
 from kerascli.run.run_json import read_run_json
 from kerascli.run.rundir import RunContext, open_run
@@ -60,9 +60,9 @@ def _evaluation_data(ctx: RunContext, labels):
     from kerascli.data.strings import model_string_inputs
 
     cfg, doc = ctx.cfg, ctx.doc
-    names = {"input_names": _input_names(ctx), "output_names": cfg.model.output_names(), "labels": labels}
-    names.update(encodings=cfg.data.encoded(), vocabularies=ctx.vocabularies)
-    names.update(string_inputs=model_string_inputs(ctx.model))
+    names = load_arguments(
+        cfg, labels, ctx.vocabularies, input_names=_input_names(ctx), string_inputs=model_string_inputs(ctx.model)
+    )
     if cfg.data.test is not None:
         source = select_recorded(cfg.data.test.like(cfg.data.train), ctx.inputs, doc, ("data", "test"))
         return data.load(source, doc, ("data", "test"), **names), "test"

@@ -6,46 +6,48 @@ from kerascli.config import spec
 from kerascli.errors import ConfigError
 
 
+def load_arguments(cfg: spec.Config, labels, vocabularies, *, input_names=None, string_inputs=None, head=None) -> dict:
+    """The keyword arguments `data.load` takes for any source of the config (train, validation, test).
+
+    Args:
+        cfg: the config.
+        labels: the run's label vocabularies (fitted on train).
+        vocabularies: the encoded input columns' `Vocabularies`.
+        input_names: the model's input names (default: the config's `model.inputs`, or None for one input).
+        string_inputs: the sample shape of each string input (default: those `model.inputs` declares).
+        head: read only the first `head` rows of each file (`validate --deep`).
+    """
+    from kerascli.data.strings import string_inputs as declared_strings
+
+    if input_names is None and cfg.model.inputs:
+        input_names = list(cfg.model.inputs)
+    return {
+        "input_names": input_names,
+        "output_names": cfg.model.output_names(),
+        "labels": labels,
+        "encodings": cfg.data.encoded(),
+        "vocabularies": vocabularies,
+        "head": head,
+        "string_inputs": declared_strings(cfg.model.inputs) if string_inputs is None else string_inputs,
+    }
+
+
 def load_training_data(doc, cfg: spec.Config, seed: int, labels, vocabularies=None, head: int | None = None):
     """Training and validation `Arrays` as the config describes them (encoded columns' vocabularies fitted on
     train; the first `head` rows of each file when given)."""
     from kerascli import data
-    from kerascli.data.strings import string_inputs
 
     if cfg.data.train is None:
         raise ConfigError([doc.problem(("data",), "missing required key 'train': the training data source")])
-    input_names = list(cfg.model.inputs) if cfg.model.inputs else None
-    outputs = cfg.model.output_names()
-    train = data.load(
-        cfg.data.train,
-        doc,
-        ("data", "train"),
-        input_names=input_names,
-        output_names=outputs,
-        labels=labels,
-        fit_labels=True,
-        encodings=cfg.data.encoded(),
-        vocabularies=vocabularies,
-        head=head,
-        string_inputs=string_inputs(cfg.model.inputs),
-    )
+    arguments = load_arguments(cfg, labels, vocabularies, head=head)
+    train = data.load(cfg.data.train, doc, ("data", "train"), fit_labels=True, **arguments)
     validation = None
     if isinstance(cfg.data.validation, spec.Split):
         key = ("data", "validation", "split")
         train, validation = data.split(train, cfg.data.validation.split, seed, doc, key, cfg.data.validation.shuffle)
     elif cfg.data.validation is not None:
-        validation = data.load(
-            cfg.data.validation.like(cfg.data.train),
-            doc,
-            ("data", "validation"),
-            input_names=input_names,
-            output_names=outputs,
-            labels=labels,
-            encodings=cfg.data.encoded(),
-            vocabularies=vocabularies,
-            head=head,
-            string_inputs=string_inputs(cfg.model.inputs),
-        )
+        source = cfg.data.validation.like(cfg.data.train)
+        validation = data.load(source, doc, ("data", "validation"), **arguments)
     return train, validation
 
 

@@ -66,3 +66,75 @@ def test_a_nan_in_an_npz_array_names_the_file_and_the_key(tmp_path):
         for _ in read_chunks(source, doc, ("predict",), ["input"], ["out"], 16):
             pass
     assert str(caught.value).endswith("d.npz: array 'x', row 3: NaN")
+
+
+# A note cell holding a line break: every record after it starts one line later than its record count says.
+NOTES = 'a,b,note,y\n1,2,"first line\nsecond line",0\n\n3,4,plain,1\n'  # records on lines 2, 5
+
+
+def load_xy(tmp_path, name: str, text: str):
+    path = tmp_path / name
+    path.write_text(text)
+    doc = config.parse("data: {}\n", "c.yaml", tmp_path / "c.yaml")
+    source = Source(path=name, x=["a", "b"], y="y")
+    return source, doc
+
+
+@pytest.mark.parametrize(
+    "bad_row, message",
+    [
+        ("5,,x,1\n", "lines.csv: column 'b', line 6: NaN (an empty cell reads as NaN)"),
+        ("5,1e39,x,1\n", "lines.csv: column 'b', line 6: 1e+39 overflows float32 (the largest is 3.4e+38)"),
+        ("5,abc,x,1\n", "lines.csv: column 'b', line 6: 'abc' is not a number; to use it, encode it"),
+    ],
+    ids=["nan", "overflow", "non-numeric"],
+)
+def test_a_bad_cell_after_a_quoted_line_break_names_the_files_own_line(tmp_path, bad_row, message):
+    source, doc = load_xy(tmp_path, "lines.csv", NOTES + bad_row)
+    assert (tmp_path / "lines.csv").read_text().splitlines()[5] == bad_row.strip()  # line 6 of the file
+    with pytest.raises(DataError) as caught:
+        data.load(source, doc, ("data", "train"), input_names=None, output_names=["out"], labels=data.Labels())
+    assert message in str(caught.value)
+    if "overflow" not in message and "number" not in message:
+        with pytest.raises(DataError) as caught:  # predict reads the file in chunks: the same line
+            for _ in read_chunks(source, doc, ("data", "predict"), ["input"], ["out"], 16):
+                pass
+        assert message in str(caught.value)
+
+
+def test_predict_names_the_line_of_a_text_cell_after_a_quoted_line_break(tmp_path):
+    source, doc = load_xy(tmp_path, "lines.csv", NOTES + "5,abc,x,1\n")
+    with pytest.raises(DataError) as caught:
+        for _ in read_chunks(source, doc, ("data", "predict"), ["input"], ["out"], 16):
+            pass
+    assert str(caught.value).endswith(
+        "lines.csv: column 'b', line 6: 'abc' is not a number; the model reads this column as numbers"
+    )
+
+
+def test_a_split_keeps_the_files_own_lines_after_a_quoted_line_break(tmp_path):
+    rows = "".join(f"{i},{i},\"note\n{i}\",{i % 2}\n" for i in range(20))  # every record spans two lines
+    source, doc = load_xy(tmp_path, "two.csv", "a,b,note,y\n" + rows)
+    arrays = data.load(source, doc, ("data", "train"), input_names=None, output_names=["out"], labels=data.Labels())
+    _, validation = data.split(arrays, 0.25, 3, doc, ("data",))
+    row = int(validation.origin.rows[0])
+    assert validation.origin.place(0) == f"line {2 + 2 * row}"
+    assert (tmp_path / "two.csv").read_text().splitlines()[1 + 2 * row].startswith(f"{row},{row},")
+
+
+def test_a_label_outside_the_classes_names_its_files_own_line(tmp_path):
+    from kerascli.data.checks import check_classes
+
+    source, doc = load_xy(tmp_path, "labels.csv", NOTES + "5,6,x,2\n")
+    arrays = data.load(source, doc, ("data", "train"), input_names=None, output_names=["out"], labels=data.Labels())
+
+    class Output:  # the one thing check_classes reads of a Keras output: its name and shape
+        name = "out"
+        shape = (None, 1)
+
+    class Model:
+        outputs = [Output()]
+
+    with pytest.raises(DataError) as caught:
+        check_classes(Model(), arrays, {"out": "binary"}, doc, ("data", "train"))
+    assert "label 2 of 'out' (labels.csv: line 6) is outside 0 to 1" in str(caught.value)
