@@ -60,9 +60,43 @@ def csv_line(path: Path, row: int) -> int:
     Returns:
         The line; `row + 2` (one line per record) if the file ends before that row.
     """
+    plain = _plain_line(path, row)
+    if plain is not None:
+        return plain
     for record in csv_records(path):
         if record.row == row:
             return record.line
+    return row + 2
+
+
+def _plain_line(path: Path, row: int, block_bytes: int = 1 << 20) -> int | None:
+    """`row + 2` when every line before data row `row` is one record (no quote, no empty line, no lone CR).
+
+    A byte scan (no parsing) of the file up to that row: most files have no
+    quoted line breaks, and their lines are found without the `csv` module.
+
+    Returns:
+        The line, or None when the prefix holds anything that may make a record span lines or none.
+    """
+    breaks_needed = row + 1  # the header's line break and one per earlier row
+    seen, previous = 0, b"\n"  # a file that starts with a line break starts with an empty line
+    with open(path, "rb") as handle:
+        while seen < breaks_needed:
+            block = handle.read(block_bytes)
+            if not block:
+                return None
+            count = block.count(b"\n")
+            if seen + count >= breaks_needed:  # cut the block after the last line break before the row
+                positions = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+                cut = int(positions[breaks_needed - seen - 1]) + 1
+                after = block[cut : cut + 1] or handle.read(1)
+                if after in (b"\n", b"\r"):
+                    return None  # empty lines before the row: records are not lines
+                block, count = block[:cut], breaks_needed - seen
+            joined = previous + block
+            if b'"' in block or b"\n\n" in joined or b"\n\r\n" in joined or block.count(b"\r") != block.count(b"\r\n"):
+                return None
+            seen, previous = seen + count, block[-2:]
     return row + 2
 
 

@@ -48,7 +48,7 @@ class Reader:
         self._npz = None
         self.table = None  # a CSV or Parquet file: its TableFile
         if self.kind in (".csv", ".parquet"):
-            self.table = TableFile(self.path, head, lambda message: self.fail(key + ("path",), message))
+            self.table = TableFile(self.path, head, doc, key + ("path",))
         if self.kind == "dir" and folder_kind(self.path):
             self.kind = "folder"
             self.folder = index_folder(self.path, folder_kind(self.path))

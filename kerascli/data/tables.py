@@ -9,8 +9,9 @@ file, the line of a bad record (`kerascli.data.cells`), what was wrong.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterator, NoReturn
+from typing import Iterator, NoReturn
 
+from kerascli.config.document import Key
 from kerascli.data.cells import read_error
 from kerascli.data.conversion import csv_read_options, first_rows
 from kerascli.data.limits import arrow_reason
@@ -23,16 +24,22 @@ class TableFile:
     Args:
         path: the file.
         head: read only the first `head` rows (`validate --deep`); None: every row.
-        fail: raises the `DataError` of a message about the file (it never returns).
+        doc: the config document errors point into.
+        key: where the file is named in the config (its `path` key).
     """
 
-    def __init__(self, path: Path, head: int | None, fail: Callable[[str], NoReturn]):
+    def __init__(self, path: Path, head: int | None, doc, key: Key):
         self.path = path
         self.head = head
-        self.fail = fail
+        self.doc = doc  # not a callback into the Reader: no reference cycle keeps a table alive after use
+        self.key = key
         self.csv = path.suffix.lower() == ".csv"
         self._table = None  # a CSV read whole (its first `head` rows), once
         self._schema = None  # the schema, read once
+
+    def fail(self, message: str) -> NoReturn:
+        """Raises the `DataError` of a message about the file."""
+        raise DataError(self.doc.problem(self.key, message))
 
     def schema(self):
         """The file's pyarrow schema (a CSV's types as inferred from its first block)."""

@@ -113,7 +113,7 @@ def test_predict_names_the_line_of_a_text_cell_after_a_quoted_line_break(tmp_pat
 
 
 def test_a_split_keeps_the_files_own_lines_after_a_quoted_line_break(tmp_path):
-    rows = "".join(f"{i},{i},\"note\n{i}\",{i % 2}\n" for i in range(20))  # every record spans two lines
+    rows = "".join(f'{i},{i},"note\n{i}",{i % 2}\n' for i in range(20))  # every record spans two lines
     source, doc = load_xy(tmp_path, "two.csv", "a,b,note,y\n" + rows)
     arrays = data.load(source, doc, ("data", "train"), input_names=None, output_names=["out"], labels=data.Labels())
     _, validation = data.split(arrays, 0.25, 3, doc, ("data",))

@@ -84,3 +84,20 @@ def test_deep_reads_the_test_source_too(cli, workdir):
         f"{config}:4:3: data.test.x: no column 'petal_width' in test.csv (did you mean 'sepal_width'?)"
     ]
     assert sorted(p.name for p in workdir.iterdir()) == ["config.yaml", "data"]  # nothing written
+
+
+def test_deep_names_the_files_own_line_after_a_quoted_line_break(cli, workdir):
+    test = "  test: {path: data/test.csv}\n"
+    config = write_config(
+        workdir, CONFIG.replace("  validation: {split: 0.2}\n", "  validation: {split: 0.2}\n" + test)
+    )
+    (workdir / "data" / "test.csv").write_text(
+        "sepal_length,sepal_width,petal_length,petal_width,species,note\n"
+        '5.1,3.5,1.4,0.2,setosa,"a note\nover two lines"\n'
+        "4.9,,1.4,0.2,setosa,short\n"  # line 4 of the file, the second row
+    )
+    result = cli("validate", "--deep", config)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"{config}:4:3: data.test.x: test.csv: column 'sepal_width', line 4: NaN (an empty cell reads as NaN)"
+    ]
