@@ -16,7 +16,11 @@ Modules:
     places.py     where a row is in its file: a CSV's own line, a row index (Origin)
     loading.py    one source → Arrays by input/output name; the seeded split
     selection.py  which columns a selection names
-    readers.py    files → arrays (pyarrow, numpy)
+    readers.py    one source: which file or folder, what it holds, the arrays its selections name
+    tables.py     CSV and Parquet through pyarrow: schema, columns, incremental record batches
+    arrayfiles.py .npy memory maps and shards, .npz arrays (budget-checked)
+    conversion.py pyarrow columns → float32 matrices (non-numeric cells, float32 overflow)
+    cells.py      one-line messages for bad cells and records (pyarrow's CSV errors, with the line)
     labels.py     string labels ↔ integers
     folders.py    class-subfolder layouts: the files, their classes, a folder's columns
     images.py     image files as a lazy array, decoded as Keras decodes them
@@ -27,7 +31,8 @@ Modules:
     checks.py     strict checks: rows, NaN/inf, classes, input shapes
     streaming.py  in-memory arrays or a PyDataset for fit/evaluate (imports Keras)
     windows.py    the streamed epoch order (blocks, windows) and reading a window in few reads
-    predicting.py streamed predict: chunked reading, incremental writing (imports Keras)
+    chunks.py     a source's inputs chunk by chunk, each checked (streamed predict)
+    predicting.py streamed predict: predict each chunk, write incrementally (imports Keras)
     predictions.py the columns of a predictions table: decoded labels, probabilities
 
 This package imports Keras only in `streaming` and `predicting`; import them

@@ -2,7 +2,9 @@
 
 Tables are read with pyarrow (`pyarrow.csv`, `pyarrow.parquet`), never parsed
 by hand. A CSV's schema comes from its first block (the file is not read
-whole to name its columns). Every failure is one line handed to `fail`: the
+whole to name its columns). pyarrow's fast CSV parse splits blocks at line
+breaks and fails on a quoted cell that holds one across a block boundary;
+such a file is read again with `newlines_in_values` (slower, so only then). Every failure is one line handed to `fail`: the
 file, the line of a bad record (`kerascli.data.cells`), what was wrong.
 """
 
@@ -36,6 +38,7 @@ class TableFile:
         self.csv = path.suffix.lower() == ".csv"
         self._table = None  # a CSV read whole (its first `head` rows), once
         self._schema = None  # the schema, read once
+        self._newlines = False  # whether quoted cells hold line breaks (pyarrow's slower parse)
 
     def fail(self, message: str) -> NoReturn:
         """Raises the `DataError` of a message about the file."""
@@ -49,7 +52,10 @@ class TableFile:
             import pyarrow.parquet
 
             try:
-                self._schema = _csv_schema(self.path) if self.csv else pyarrow.parquet.read_schema(self.path)
+                if self.csv:
+                    self._schema = self._parsed(lambda parse: _csv_schema(self.path, parse))
+                else:
+                    self._schema = pyarrow.parquet.read_schema(self.path)
             except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
                 self.failed(exc)
         return self._schema
@@ -70,11 +76,14 @@ class TableFile:
             import pyarrow.csv
 
             options = csv_read_options(self.path)
-            try:
+
+            def read(parse):
                 if self.head is None:
-                    self._table = pyarrow.csv.read_csv(self.path, read_options=options)
-                else:
-                    self._table = first_rows(pyarrow.csv.open_csv(self.path, read_options=options), self.head)
+                    return pyarrow.csv.read_csv(self.path, read_options=options, parse_options=parse)
+                return first_rows(pyarrow.csv.open_csv(self.path, read_options=options, parse_options=parse), self.head)
+
+            try:
+                self._table = self._parsed(read)
             except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
                 self.failed(exc)
         return self._table
@@ -101,8 +110,13 @@ class TableFile:
         import pyarrow.csv
 
         options = pyarrow.csv.ConvertOptions(include_columns=[name], column_types={name: pa.string()})
+        read_options = csv_read_options(self.path)
         try:
-            table = pyarrow.csv.read_csv(self.path, read_options=csv_read_options(self.path), convert_options=options)
+            table = self._parsed(
+                lambda parse: pyarrow.csv.read_csv(
+                    self.path, read_options=read_options, parse_options=parse, convert_options=options
+                )
+            )
         except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
             self.failed(exc)
         column = table.column(0)
@@ -136,13 +150,49 @@ class TableFile:
             options = pyarrow.csv.ConvertOptions(
                 include_columns=names, column_types={n: pa.string() if n in strings else pa.float64() for n in names}
             )
-            yield from pyarrow.csv.open_csv(
-                self.path, read_options=csv_read_options(self.path), convert_options=options
-            )
+            yield from self._csv_batches(options)
         except DataError:
             raise
         except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
             self.failed(exc, hint, fail_cell)
+
+    def _parsed(self, read):
+        """`read(parse_options)`: with pyarrow's fast parse, then once with quoted line breaks if that fails."""
+        import pyarrow as pa
+        import pyarrow.csv
+
+        try:
+            return read(pyarrow.csv.ParseOptions(newlines_in_values=self._newlines))
+        except pa.ArrowInvalid:
+            if self._newlines:
+                raise
+            self._newlines = True  # a real error fails again below, now with the record pyarrow parsed
+            return read(pyarrow.csv.ParseOptions(newlines_in_values=True))
+
+    def _csv_batches(self, convert) -> Iterator:
+        """A CSV's record batches; on a fast-parse failure, read again with quoted line breaks from that row on."""
+        import pyarrow as pa
+        import pyarrow.csv
+
+        read_options, done = csv_read_options(self.path), 0
+        while True:
+            parse = pyarrow.csv.ParseOptions(newlines_in_values=self._newlines)
+            skip = done
+            try:
+                for batch in pyarrow.csv.open_csv(
+                    self.path, read_options=read_options, parse_options=parse, convert_options=convert
+                ):
+                    if skip >= batch.num_rows:
+                        skip -= batch.num_rows
+                        continue
+                    batch, skip = batch.slice(skip), 0
+                    done += batch.num_rows
+                    yield batch
+                return
+            except pa.ArrowInvalid:
+                if self._newlines:
+                    raise
+                self._newlines = True
 
     def failed(self, exc: Exception, hint: str = "", fail_cell=None) -> NoReturn:
         """Fails with one line for what pyarrow raised: the bad record's line when it can be found."""
@@ -160,16 +210,20 @@ class TableFile:
     def _known_names(self) -> list[str]:
         """The column names if the first block reads (a bad record there leaves none: none are needed)."""
         try:
-            return list((self._schema if self._schema is not None else _csv_schema(self.path)).names)
+            if self._schema is not None:
+                return list(self._schema.names)
+            import pyarrow.csv
+
+            return list(_csv_schema(self.path, pyarrow.csv.ParseOptions(newlines_in_values=self._newlines)).names)
         except Exception:  # noqa: BLE001 - pyarrow raises several types
             return []
 
 
-def _csv_schema(path: Path):
+def _csv_schema(path: Path, parse):
     """A CSV's schema, from its first block only."""
     import pyarrow.csv
 
-    reader = pyarrow.csv.open_csv(path, read_options=csv_read_options(path))
+    reader = pyarrow.csv.open_csv(path, read_options=csv_read_options(path), parse_options=parse)
     schema = reader.schema
     reader.close()
     return schema

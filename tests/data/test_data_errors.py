@@ -138,3 +138,22 @@ def test_a_label_outside_the_classes_names_its_files_own_line(tmp_path):
     with pytest.raises(DataError) as caught:
         check_classes(Model(), arrays, {"out": "binary"}, doc, ("data", "train"))
     assert "label 2 of 'out' (labels.csv: line 6) is outside 0 to 1" in str(caught.value)
+
+
+def test_quoted_line_breaks_across_pyarrows_blocks_read_and_keep_their_lines(tmp_path):
+    # pyarrow's fast parse splits 1 MB blocks at line breaks, inside quoted cells too ("Expected 4 columns, got 2").
+    rows = "".join(f'{i},{i % 5},"note {i}\nits second line, with a comma",{i % 2}\n' for i in range(40_000))
+    assert len(rows) > 2 * 2**20
+    source, doc = load_xy(tmp_path, "notes.csv", "a,b,note,y\n" + rows)
+    arrays = data.load(source, doc, ("data", "train"), input_names=None, output_names=["out"], labels=data.Labels())
+    assert arrays.x["input"].shape == (40_000, 2) and arrays.x["input"][-1, 0] == 39_999
+    assert sum(len(c["input"]) for c in read_chunks(source, doc, ("p",), ["input"], ["out"], 16)) == 40_000
+
+    (tmp_path / "notes.csv").write_text("a,b,note,y\n" + rows + "7,,x,1\n")  # line 2 + 2 * 40000
+    for read in (
+        lambda: data.load(source, doc, ("data", "train"), input_names=None, output_names=["o"], labels=data.Labels()),
+        lambda: list(read_chunks(source, doc, ("data", "predict"), ["input"], ["out"], 16)),
+    ):
+        with pytest.raises(DataError) as caught:
+            read()
+        assert str(caught.value).endswith("notes.csv: column 'b', line 80002: NaN (an empty cell reads as NaN)")
