@@ -93,38 +93,57 @@ def read_error(exc: Exception, path: Path, names: list[str], hint: str = "") -> 
     text = str(exc)
     conversion = _CONVERSION.search(text)
     if conversion and int(conversion.group(1)) < len(names):
-        index, kind, value = int(conversion.group(1)), conversion.group(2), conversion.group(4)
-        column = names[index]
-        if value is None:  # invalid UTF-8 in a text column
-
-            def bad(cell):
-                return "\ufffd" in cell
-        else:
-
-            def bad(cell):
-                return cell == value
-
-        record = _first_record(path, lambda r: index < len(r.cells) and bad(r.cells[index]))
-        if record is None and kind == "double":  # pyarrow decoded the value otherwise: the first non-number
-            record = _first_record(path, lambda r: index < len(r.cells) and not is_number(r.cells[index]))
-        if record is None:
-            return None
-        cell = record.cells[index]
-        if kind == "double":
-            return not_a_number(path.name, column, f"line {record.line}", cell, hint), True
-        where = f"{path.name}: column '{column}', line {record.line}"
-        return f"{where}: {excerpt(cell)} is not valid text{cell_hint(cell)}", True
+        return _conversion_error(path, names, conversion, hint)
     fields = _FIELDS.search(text)
     if fields:
-        expected = int(fields.group(1))
-        record = _first_record(path, lambda r: len(r.cells) != expected)
-        if record is None:
-            return None
-        message = (
-            f"{path.name}: line {record.line}: {len(record.cells)} fields, expected {expected} as in the header "
-            f"({excerpt(','.join(record.cells))}){_quote_hint(record)}"
-        )
-        return message, False
+        return _fields_error(path, int(fields.group(1)))
+    return None
+
+
+def _conversion_error(path: Path, names: list[str], conversion: re.Match, hint: str) -> tuple[str, bool] | None:
+    """A cell pyarrow could not convert to its column's type (a number, or text that is not UTF-8)."""
+    index, kind, value = int(conversion.group(1)), conversion.group(2), conversion.group(4)
+    if value is None:  # invalid UTF-8 in a text column
+
+        def bad(cell):
+            return "\ufffd" in cell
+    else:
+
+        def bad(cell):
+            return cell == value or cell.strip(" \t") == value  # pyarrow quotes a number's cell trimmed
+
+    record = _first_record(path, lambda r: index < len(r.cells) and bad(r.cells[index]))
+    if record is None and kind == "double":  # pyarrow decoded the value otherwise: the first non-number
+        record = _first_record(path, lambda r: index < len(r.cells) and not is_number(r.cells[index]))
+    if record is None:
+        return None
+    cell, place = record.cells[index], f"line {record.line}"
+    if kind == "double":
+        return not_a_number(path.name, names[index], place, cell, hint), True
+    return f"{path.name}: column '{names[index]}', {place}: {excerpt(cell)} is not valid text{cell_hint(cell)}", True
+
+
+def _fields_error(path: Path, expected: int) -> tuple[str, bool] | None:
+    """A record with more or fewer fields than the header has."""
+    record = _first_record(path, lambda r: len(r.cells) != expected)
+    if record is None:
+        return None
+    count = len(record.cells)
+    message = (
+        f"{path.name}: line {record.line}: {count} field{'s' if count != 1 else ''}, expected {expected} "
+        f"as in the header ({excerpt(','.join(record.cells))}){_quote_hint(record)}"
+    )
+    return message, False
+
+
+def first_invalid_text(values) -> int | None:
+    """The index of the first cell of a column pyarrow read as binary that is not valid UTF-8; None if none."""
+    for i, value in enumerate(values):
+        if isinstance(value, bytes):
+            try:
+                value.decode("utf-8")
+            except UnicodeDecodeError:
+                return i
     return None
 
 

@@ -16,7 +16,7 @@ from kerascli.config.document import Document, Key
 from kerascli.config.spec.data import IMAGE_KEYS, ColumnPattern, Source
 from kerascli.config.tables import FILE_SUFFIXES
 from kerascli.data import arrayfiles
-from kerascli.data.cells import ENCODE_HINT, NUMBERS_HINT
+from kerascli.data.cells import ENCODE_HINT, NUMBERS_HINT, cell_text, first_invalid_text
 from kerascli.data.conversion import to_matrix
 from kerascli.data.folders import column as folder_column
 from kerascli.data.folders import folder_kind, index_folder
@@ -217,8 +217,20 @@ class Reader:
         if table.num_rows == 0:
             self.fail(key, f"{self.path.name} has no rows")
         if target and len(names) == 1:
-            return table.column(0).to_numpy(zero_copy_only=False)
+            return self._target_column(table.column(0), names[0], key)
         return to_matrix(table, names, self.origin(), lambda m: self.fail(key, m), hint=ENCODE_HINT)
+
+    def _target_column(self, column, name: str, key: Key):
+        """A target column as NumPy values; text that is not UTF-8 (pyarrow reads it as bytes) is an error."""
+        values = column.to_numpy(zero_copy_only=False)
+        bad = first_invalid_text(values) if values.dtype == object else None
+        if bad is not None:
+            place = self.origin().place(bad)
+            text = excerpt(cell_text(values[bad]))
+            self.fail(
+                key, f"{self.path.name}: column '{name}', {place}: {text} is not valid UTF-8: save the file as UTF-8"
+            )
+        return values
 
     def origin(self, columns: dict | None = None) -> Origin:
         """Where this file's rows are, for messages: a CSV's lines, or row indices."""

@@ -157,3 +157,21 @@ def test_quoted_line_breaks_across_pyarrows_blocks_read_and_keep_their_lines(tmp
         with pytest.raises(DataError) as caught:
             read()
         assert str(caught.value).endswith("notes.csv: column 'b', line 80002: NaN (an empty cell reads as NaN)")
+
+
+def test_a_label_that_is_not_utf8_is_named_not_a_traceback(tmp_path):
+    path = tmp_path / "l.csv"
+    path.write_bytes(b'a,b,note,y\n1,2,"x\ny",a\n3,4,z,b\xff\n')
+    source, doc = Source(path="l.csv", x=["a", "b"], y="y"), config.parse("data: {}\n", "c.yaml", tmp_path / "c.yaml")
+    with pytest.raises(DataError) as caught:
+        data.load(source, doc, ("data", "train"), input_names=None, output_names=["out"], labels=data.Labels())
+    assert str(caught.value).endswith("l.csv: column 'y', line 4: 'b\\xff' is not valid UTF-8: save the file as UTF-8")
+
+
+def test_predict_names_a_blank_cell_in_a_numeric_column(tmp_path):
+    source, doc = load_xy(tmp_path, "blank.csv", NOTES + "5, ,x,1\n")
+    with pytest.raises(DataError) as caught:
+        list(read_chunks(source, doc, ("data", "predict"), ["input"], ["out"], 16))
+    assert str(caught.value).endswith(
+        "blank.csv: column 'b', line 6: ' ' is not a number; the model reads this column as numbers"
+    )
