@@ -175,3 +175,37 @@ def test_predict_names_a_blank_cell_in_a_numeric_column(tmp_path):
     assert str(caught.value).endswith(
         "blank.csv: column 'b', line 6: ' ' is not a number; the model reads this column as numbers"
     )
+
+
+def test_mutated_csv_files_fail_with_one_located_line_each(tmp_path):
+    # Random edits (quotes, separators, line breaks, bad bytes) of a small CSV, read whole and in chunks.
+    import random
+
+    base = b'a,b,note,y\n1,2,"x\ny",0\n3,4,plain,1\n5,6,"q""q",0\n7,8,z,1\n'
+    rng, alphabet = random.Random(1), b'",\n\r\xff\x00ab1. e-'
+    doc = config.parse("data: {}\n", "c.yaml", tmp_path / "c.yaml")
+    source = Source(path="f.csv", x=["a", "b"], y="y")
+    failures = 0
+    for _ in range(200):
+        buf = bytearray(base)
+        for _ in range(rng.randint(1, 4)):
+            i = rng.randrange(len(buf))
+            if rng.random() < 0.5:
+                buf.insert(i, rng.choice(alphabet))
+            else:
+                buf[i] = rng.choice(alphabet)
+        (tmp_path / "f.csv").write_bytes(bytes(buf))
+        for read in (
+            lambda: data.load(
+                source, doc, ("data", "train"), input_names=None, output_names=["o"], labels=data.Labels()
+            ),
+            lambda: list(read_chunks(source, doc, ("data", "predict"), ["input"], ["o"], 16)),
+        ):
+            try:
+                read()
+            except DataError as exc:  # anything else fails the test with its traceback
+                failures += 1
+                message = str(exc)
+                assert "\n" not in message, (bytes(buf), message)
+                assert "CSV conversion error" not in message and "Expected" not in message, (bytes(buf), message)
+    assert failures > 100  # the edits do break most files
