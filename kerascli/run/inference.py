@@ -149,6 +149,11 @@ class CommandLineInput:
         self.path = str(path)
 
     def problem(self, key, message: str) -> Problem:
+        """A problem at `--input`; a message that starts by naming the same file does not name it twice."""
+        for named in (self.path, Path(self.path).name):
+            if message.startswith(f"{named}: "):
+                message = message[len(named) + 2 :]
+                break
         return Problem(self.path, 0, 0, "--input", message)
 
     def __getattr__(self, name):

@@ -42,41 +42,41 @@ def run(tmp_path_factory):
     [
         (
             "a,b,note\n1,2,x\n3,abc,y\n",
-            "f.csv: column 'b', line 3: 'abc' is not a number; the model reads this column as numbers",
+            "column 'b', line 3: 'abc' is not a number; the model reads this column as numbers",
         ),
         (
             "a,b,note\n" + MANY + "1,abc,n\n",
-            "f.csv: column 'b', line 250002: 'abc' is not a number; the model reads this column as numbers",
+            "column 'b', line 250002: 'abc' is not a number; the model reads this column as numbers",
         ),
         (
             'a,b,note\n1,2,"two\nlines"\n3,abc,y\n',  # the quoted line break: line 4, though it is the 2nd row
-            "f.csv: column 'b', line 4: 'abc' is not a number; the model reads this column as numbers",
+            "column 'b', line 4: 'abc' is not a number; the model reads this column as numbers",
         ),
         (
             'a,b,note\n1,2,"two\nlines"\n3,,y\n',
-            "f.csv: column 'b', line 4: NaN (an empty cell reads as NaN)",
+            "column 'b', line 4: NaN (an empty cell reads as NaN)",
         ),
         (
             "a,b,note\n1,2,x\n3,4,5,y\n",
-            "f.csv: line 3: 4 fields, expected 3 as in the header ('3,4,5,y')",
+            "line 3: 4 fields, expected 3 as in the header ('3,4,5,y')",
         ),
         (
             "a,b,note\n" + MANY + "1,2,3,n\n" + MANY,
-            "f.csv: line 250002: 4 fields, expected 3 as in the header ('1,2,3,n')",
+            "line 250002: 4 fields, expected 3 as in the header ('1,2,3,n')",
         ),
         (
             'a,b,note\n1,2,x\n3,"4,y\n5,6,y\n',  # the quote opened on line 3 swallows line 4
-            "f.csv: line 3: 2 fields, expected 3 as in the header ('3,4,y\\n5,6,y\\n'); "
+            "line 3: 2 fields, expected 3 as in the header ('3,4,y\\n5,6,y\\n'); "
             "a quoted cell runs from line 3 to line 4: is a closing quote missing?",
         ),
         (
             b"a,b,note\n1,2,x\n3\xff,4,y\n",
-            "f.csv: column 'a', line 3: '3\ufffd' is not a number (the file is not valid UTF-8 there: save it as "
+            "column 'a', line 3: '3\ufffd' is not a number (the file is not valid UTF-8 there: save it as "
             "UTF-8); the model reads this column as numbers",
         ),
         (
             b"a,b,n\xffote\n1,2,x\n",
-            "f.csv: line 1 (the header) is not valid UTF-8 (byte 0xff): save the file as UTF-8",
+            "line 1 (the header) is not valid UTF-8 (byte 0xff): save the file as UTF-8",
         ),
     ],
     ids=[
