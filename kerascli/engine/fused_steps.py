@@ -1,0 +1,155 @@
+"""Fused steps: each execution of `steps_per_execution` batches as ONE compiled JAX program.
+
+Why
+---
+With `steps_per_execution=k > 1`, Keras 3's JAX trainer (3.15.1,
+`JAXTrainer._make_function`) still calls the jitted `train_step` once per
+batch from Python: `k` dispatches, `k` host-to-device copies and `k` pytree
+flattenings of the whole training state; only the batch callbacks run less
+often. At batch 32 on a small MLP that per-step work is a large part of the
+step (see `benchmarks/run_all.py --only defaults` and the README).
+
+What it does
+------------
+`install(model)` keeps Keras' own train function (`make_train_function()`)
+and sets `model.train_function` (the attribute Keras' `fit` calls, and
+builds only while it is None) to a `FusedTrainFunction`. For each execution
+it takes the next `k` batches from Keras' own data iterator, and when there
+are `k` of them, with the same structure, shapes and dtypes, it stacks them
+and runs Keras' own `model.train_step` `k` times inside one jitted
+`jax.lax.scan`, with the state donated, as Keras donates it to its step. Its
+logs are the last step's, as in Keras' loop. Everything else goes to Keras'
+own function, unchanged: a short last execution (fewer batches, or a smaller
+last batch), batches that are not arrays, and `train_on_batch`.
+
+Nothing of the loss, the optimizer, the metrics or the random seed
+generators is computed here: the scan body is `model.train_step`, whose state
+(trainable, non-trainable (seed generators among them), optimizer and metric
+variables) is the scan's carry, so it advances exactly as in Keras' loop.
+Seeded runs give bit-identical weights and metrics with and without it
+(jax/jaxlib 0.10.2, CPU; `tests/engine/test_fused_steps.py` asserts it).
+
+When it is not used
+-------------------
+Only on the JAX backend, with `jit_compile` on, `run_eagerly` off, more than
+one step per execution, no `keras.distribution` set (sharded and
+data-parallel runs keep Keras' path, whose `out_shardings` this does not
+reproduce), Flax NNX off, and `KERASCLI_FUSED_STEPS` not `0`.
+`validation` and `evaluate` keep Keras' test function.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+ENV_VAR = "KERASCLI_FUSED_STEPS"
+
+
+def unavailable(model) -> str | None:
+    """Why `model` must keep Keras' own train function, or None when the fused one applies.
+
+    Args:
+        model: a compiled Keras model.
+
+    Returns:
+        A short reason (for `run.json`'s settings and tests), or None.
+    """
+    from kerascli.engine.keras_import import load_keras  # noqa: PLC0415 - Keras is running already
+
+    keras = load_keras()
+    if os.environ.get(ENV_VAR, "1") == "0":
+        return f"{ENV_VAR}=0"
+    if keras.backend.backend() != "jax":
+        return "not the JAX backend"
+    if getattr(model, "steps_per_execution", 1) <= 1:
+        return "one step per execution"
+    if model.run_eagerly or not model.jit_compile:
+        return "not jit-compiled"
+    if keras.distribution.distribution() is not None:
+        return "a keras.distribution is set"
+    if keras.config.is_nnx_enabled():
+        return "Flax NNX is enabled"
+    return None
+
+
+def install(model) -> bool:
+    """Makes `model.fit` run each full execution as one compiled program, where that is safe.
+
+    Call it after `model.compile` and before `model.fit` (`compile` resets
+    the train function: call it again after a recompile).
+
+    Args:
+        model: a compiled Keras model.
+
+    Returns:
+        Whether the fused train function is installed.
+    """
+    if isinstance(model.train_function, FusedTrainFunction):
+        return True
+    if unavailable(model) is not None:
+        return False
+    model.make_train_function()  # Keras' own: what every execution it cannot fuse runs
+    model.train_function = FusedTrainFunction(model, model.train_function)
+    return True
+
+
+class FusedTrainFunction:
+    """`model.train_function` that runs `steps_per_execution` steps in one `lax.scan`.
+
+    Args:
+        model: the compiled Keras model (JAX backend).
+        keras_function: Keras' own train function, `(state, iterator) ->
+            (logs, state)`, for the executions it does not fuse.
+
+    Attributes:
+        fused: executions run as one program, so far.
+        stepwise: executions handed to Keras' own function, so far.
+    """
+
+    def __init__(self, model, keras_function):
+        import jax  # noqa: PLC0415 - JAX is the running backend
+
+        self.steps = int(model.steps_per_execution)
+        self.keras_function = keras_function
+        self.fused = 0
+        self.stepwise = 0
+
+        def step(state, batch):
+            logs, state = model.train_step(state, batch)
+            return state, logs
+
+        def program(state, batches):
+            state, logs = jax.lax.scan(step, state, batches)
+            return jax.tree_util.tree_map(lambda per_step: per_step[-1], logs), state
+
+        self._program = jax.jit(program, donate_argnums=0)
+
+    def __call__(self, state, iterator):
+        batches = list(itertools.islice(iterator, self.steps))
+        stacked = _stack(batches) if len(batches) == self.steps else None
+        if stacked is None:
+            self.stepwise += 1
+            return self.keras_function(state, iter(batches))
+        self.fused += 1
+        return self._program(state, stacked)
+
+
+def _stack(batches: list):
+    """The batches stacked on a new first axis (NumPy), or None unless they are alike arrays."""
+    import jax  # noqa: PLC0415
+    import numpy as np  # noqa: PLC0415
+
+    first, treedef = jax.tree_util.tree_flatten(batches[0])
+    if not first or not all(isinstance(leaf, np.ndarray) for leaf in first):
+        return None
+    columns = [[leaf] for leaf in first]
+    for batch in batches[1:]:
+        leaves, other = jax.tree_util.tree_flatten(batch)
+        if other != treedef:
+            return None
+        for column, leaf in zip(columns, leaves):
+            if not isinstance(leaf, np.ndarray) or leaf.shape != column[0].shape or leaf.dtype != column[0].dtype:
+                return None
+            column.append(leaf)
+    return jax.tree_util.tree_unflatten(treedef, [np.stack(column) for column in columns])

@@ -1,0 +1,202 @@
+"""Fused steps (kerascli.engine.fused_steps): one compiled program per execution, the same training as Keras' loop."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import keras
+import numpy as np
+import pytest
+from conftest import write_config
+
+from kerascli.engine import fused_steps
+from kerascli.model import callbacks as build
+
+
+def blobs(rows=200, seed=0):
+    rng = np.random.default_rng(seed)
+    return {"a": rng.normal(size=(rows, 5)).astype("float32"), "b": rng.normal(size=(rows, 3)).astype("float32")}, (
+        rng.integers(0, 3, size=rows).astype("int32")
+    )
+
+
+def two_input_model(steps_per_execution=4):
+    """Dropout (a seed generator) and BatchNormalization (non-trainable state) on two named inputs."""
+    keras.utils.set_random_seed(3)
+    a, b = keras.Input(shape=(5,), name="a"), keras.Input(shape=(3,), name="b")
+    h = keras.layers.Concatenate()([a, b])
+    h = keras.layers.Dense(16, activation="relu")(h)
+    h = keras.layers.BatchNormalization()(h)
+    h = keras.layers.Dropout(0.4)(h)
+    out = keras.layers.Dense(3, activation="softmax")(h)
+    model = keras.Model({"a": a, "b": b}, out)
+    model.compile(
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
+    )
+    return model
+
+
+def train(fused: bool, **fit_args):
+    model = two_input_model()
+    if fused:
+        assert fused_steps.install(model)
+    x, y = blobs()
+    history = model.fit(x, y, batch_size=16, epochs=2, verbose=0, **fit_args)
+    return model, history.history
+
+
+def state(model) -> list:
+    return [v.numpy() for v in model.variables + model.optimizer.variables]
+
+
+@pytest.mark.parametrize(
+    "fit_args",
+    [{}, {"class_weight": {0: 1.0, 1: 2.0, 2: 0.5}}, {"shuffle": False}],
+    ids=["shuffled", "class-weights", "in-order"],
+)
+def test_seeded_fused_run_is_bit_identical_to_keras_loop(fit_args):
+    fused, fused_history = train(True, **fit_args)
+    keras_loop, keras_history = train(False, **fit_args)
+    assert isinstance(fused.train_function, fused_steps.FusedTrainFunction)
+    assert not isinstance(keras_loop.train_function, fused_steps.FusedTrainFunction)
+    # 200 rows at batch 16: 13 batches (the last of 8 rows), 4 per execution: 3 fused executions and a short one.
+    assert (fused.train_function.fused, fused.train_function.stepwise) == (6, 2)
+    assert fused_history == keras_history  # loss and accuracy of both epochs, exactly
+    assert all(np.array_equal(a, b) for a, b in zip(state(fused), state(keras_loop), strict=True))
+    # The seed generator advanced the same way: the next dropout masks agree too.
+    x, _ = blobs(16, seed=1)
+    assert np.array_equal(
+        keras.ops.convert_to_numpy(fused(x, training=True)), keras.ops.convert_to_numpy(keras_loop(x, training=True))
+    )
+
+
+def test_train_on_batch_and_evaluate_keep_keras_functions():
+    model = two_input_model()
+    assert fused_steps.install(model)
+    x, y = blobs(16)
+    logs = model.train_on_batch(x, y, return_dict=True)
+    assert set(logs) == {"loss", "accuracy"}
+    assert (model.train_function.fused, model.train_function.stepwise) == (0, 1)
+    assert set(model.evaluate(x, y, return_dict=True, verbose=0)) == {"loss", "accuracy"}
+
+
+def test_recompiling_drops_the_fused_function_and_install_is_idempotent():
+    model = two_input_model()
+    assert fused_steps.install(model) and fused_steps.install(model)
+    function = model.train_function
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", steps_per_execution=4)
+    assert model.train_function is None  # Keras resets it: kerascli installs again before each fit
+    assert fused_steps.install(model) and model.train_function is not function
+
+
+def test_where_keras_loop_is_kept(monkeypatch):
+    assert fused_steps.unavailable(two_input_model(steps_per_execution=1)) == "one step per execution"
+    eager = two_input_model()
+    eager.compile(optimizer="adam", loss="sparse_categorical_crossentropy", steps_per_execution=4, run_eagerly=True)
+    assert fused_steps.unavailable(eager) == "not jit-compiled"
+    monkeypatch.setenv(fused_steps.ENV_VAR, "0")
+    model = two_input_model()
+    assert not fused_steps.install(model) and model.train_function is None
+    monkeypatch.delenv(fused_steps.ENV_VAR)
+    distribution = keras.distribution.DataParallel(devices=keras.distribution.list_devices()[:1])
+    with distribution.scope():
+        assert fused_steps.unavailable(model) == "a keras.distribution is set"
+    assert fused_steps.unavailable(model) is None
+
+
+def test_batches_that_differ_go_through_keras_loop():
+    rows = [(np.zeros((4, 2), "float32"), np.zeros(4, "int32"))] * 2
+    assert fused_steps._stack(rows)[0].shape == (2, 4, 2)
+    assert fused_steps._stack([rows[0], (np.zeros((3, 2), "float32"), np.zeros(3, "int32"))]) is None
+    assert fused_steps._stack([rows[0], (np.zeros((4, 2), "float64"), np.zeros(4, "int32"))]) is None
+    assert fused_steps._stack([rows[0], (np.zeros((4, 2), "float32"),)]) is None
+    assert fused_steps._stack([("text",), ("text",)]) is None
+
+
+BLOBS = """\
+name: fused
+seed: 5
+data:
+  train: {path: blobs.npz}
+  validation: {split: 0.2}
+model:
+  layers:
+    - {type: Dense, units: 16, activation: relu}
+    - {type: Dropout, rate: 0.3}
+    - {type: Dense, units: 3, activation: softmax}
+compile: {optimizer: adam, loss: sparse_categorical_crossentropy, metrics: [accuracy]}
+fit: {epochs: 2, batch_size: 8}
+"""
+
+
+@pytest.fixture
+def blobs_config(workdir):
+    rng = np.random.default_rng(0)
+    np.savez(workdir / "blobs.npz", x=rng.normal(size=(1000, 6)), y=rng.integers(0, 3, size=1000))
+    return write_config(workdir, BLOBS)
+
+
+def run_files(run) -> tuple:
+    info = json.loads((run / "run.json").read_text())
+    weights = keras.saving.load_model(run / "model.keras", safe_mode=True).get_weights()
+    return info, json.loads((run / "history.json").read_text()), weights
+
+
+def only_run(base):
+    (run,) = [p for p in base.glob("*/*") if p.is_dir()]
+    return run
+
+
+def test_train_fuses_by_default_and_matches_the_switched_off_run(cli, workdir, blobs_config, monkeypatch):
+    assert cli("train", blobs_config, "--quiet", "-o", "fused").exit_code == 0
+    monkeypatch.setenv(fused_steps.ENV_VAR, "0")
+    assert cli("train", blobs_config, "--quiet", "-o", "keras").exit_code == 0
+    (fused_info, fused_history, fused_weights), (keras_info, keras_history, keras_weights) = (
+        run_files(only_run(workdir / "fused")),
+        run_files(only_run(workdir / "keras")),
+    )
+    # 800 training rows at batch 8: 100 steps, 5 per execution.
+    assert fused_info["profile"]["settings"]["steps_per_execution"] == 5
+    assert fused_info["profile"]["settings"]["fused_steps"] is True
+    assert keras_info["profile"]["settings"]["fused_steps"] is False
+    assert fused_history == keras_history and set(fused_history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(np.array_equal(a, b) for a, b in zip(fused_weights, keras_weights, strict=True))
+
+
+class SendSignal(keras.callbacks.Callback):
+    """Sends SIGINT to this process at the end of execution `batch` of epoch `epoch`."""
+
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.at, self.epoch, self.fired = (epoch, batch), None, False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if (self.epoch, batch) == self.at and not self.fired:
+            self.fired = True
+            signal.raise_signal(signal.SIGINT)
+
+
+def test_ctrl_c_mid_epoch_then_resume_equals_the_uninterrupted_fused_run(cli, workdir, blobs_config, monkeypatch):
+    assert cli("train", blobs_config, "--quiet", "-o", "full").exit_code == 0
+    full = only_run(workdir / "full")
+    original = build.make_callbacks
+    sender = SendSignal(epoch=1, batch=49)  # the end of the 10th execution of 5 steps, mid-epoch
+    monkeypatch.setattr(build, "make_callbacks", lambda *a, **k: original(*a, **k) + [sender])
+    result = cli("train", blobs_config, "--quiet", "-o", "part")
+    assert result.exit_code == 130, result.output
+    assert sender.fired and "interrupted by SIGINT after 1 completed epoch(s)" in result.stderr
+    run = only_run(workdir / "part")
+    monkeypatch.setattr(build, "make_callbacks", original)
+    assert cli("train", "--resume", run, "--quiet").exit_code == 0
+    resumed_info, resumed_history, resumed_weights = run_files(run)
+    full_info, full_history, full_weights = run_files(full)
+    assert resumed_info["resumed_from_epoch"] == 1 and resumed_info["profile"]["settings"]["fused_steps"] is True
+    assert resumed_history == full_history
+    assert all(np.array_equal(a, b) for a, b in zip(resumed_weights, full_weights, strict=True))
