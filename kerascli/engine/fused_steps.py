@@ -31,7 +31,9 @@ Seeded runs give bit-identical weights and metrics with and without it
 
 When it is not used
 -------------------
-Only on the JAX backend, with `jit_compile` on, `run_eagerly` off, more than
+Only on the JAX backend on the CPU (on an accelerator Keras' loop copies each
+batch to the device one step ahead; that case is untested here, so it keeps
+Keras' path), with `jit_compile` on, `run_eagerly` off, more than
 one step per execution, no `keras.distribution` set (sharded and
 data-parallel runs keep Keras' path, whose `out_shardings` this does not
 reproduce), Flax NNX off, and `KERASCLI_FUSED_STEPS` not `0`.
@@ -62,6 +64,10 @@ def unavailable(model) -> str | None:
         return f"{ENV_VAR}=0"
     if keras.backend.backend() != "jax":
         return "not the JAX backend"
+    import jax  # noqa: PLC0415 - the running backend
+
+    if jax.default_backend() != "cpu":  # Keras' loop moves batches to an accelerator ahead: not measured here
+        return f"not the CPU ({jax.default_backend()})"
     if getattr(model, "steps_per_execution", 1) <= 1:
         return "one step per execution"
     if model.run_eagerly or not model.jit_compile:

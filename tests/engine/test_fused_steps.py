@@ -152,14 +152,17 @@ def only_run(base):
 
 
 def test_train_fuses_by_default_and_matches_the_switched_off_run(cli, workdir, blobs_config, monkeypatch):
+    models, install = [], fused_steps.install
+    monkeypatch.setattr(fused_steps, "install", lambda model: models.append(model) or install(model))
     assert cli("train", blobs_config, "--quiet", "-o", "fused").exit_code == 0
+    # 800 training rows at batch 8: 100 steps an epoch, 5 per execution, each execution one program.
+    assert (models[0].train_function.fused, models[0].train_function.stepwise) == (40, 0)
     monkeypatch.setenv(fused_steps.ENV_VAR, "0")
     assert cli("train", blobs_config, "--quiet", "-o", "keras").exit_code == 0
     (fused_info, fused_history, fused_weights), (keras_info, keras_history, keras_weights) = (
         run_files(only_run(workdir / "fused")),
         run_files(only_run(workdir / "keras")),
     )
-    # 800 training rows at batch 8: 100 steps, 5 per execution.
     assert fused_info["profile"]["settings"]["steps_per_execution"] == 5
     assert fused_info["profile"]["settings"]["fused_steps"] is True
     assert keras_info["profile"]["settings"]["fused_steps"] is False
@@ -168,11 +171,11 @@ def test_train_fuses_by_default_and_matches_the_switched_off_run(cli, workdir, b
 
 
 class SendSignal(keras.callbacks.Callback):
-    """Sends SIGINT to this process at the end of execution `batch` of epoch `epoch`."""
+    """Sends `signum` to this process at the end of execution `batch` of epoch `epoch`."""
 
-    def __init__(self, epoch, batch):
+    def __init__(self, epoch, batch, signum):
         super().__init__()
-        self.at, self.epoch, self.fired = (epoch, batch), None, False
+        self.at, self.signum, self.epoch, self.fired = (epoch, batch), signum, None, False
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -180,18 +183,21 @@ class SendSignal(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if (self.epoch, batch) == self.at and not self.fired:
             self.fired = True
-            signal.raise_signal(signal.SIGINT)
+            signal.raise_signal(self.signum)
 
 
-def test_ctrl_c_mid_epoch_then_resume_equals_the_uninterrupted_fused_run(cli, workdir, blobs_config, monkeypatch):
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
+def test_a_signal_mid_epoch_then_resume_equals_the_uninterrupted_fused_run(
+    cli, workdir, blobs_config, monkeypatch, signum, code
+):
     assert cli("train", blobs_config, "--quiet", "-o", "full").exit_code == 0
     full = only_run(workdir / "full")
     original = build.make_callbacks
-    sender = SendSignal(epoch=1, batch=49)  # the end of the 10th execution of 5 steps, mid-epoch
+    sender = SendSignal(epoch=1, batch=49, signum=signum)  # the end of the 10th execution of 5 steps, mid-epoch
     monkeypatch.setattr(build, "make_callbacks", lambda *a, **k: original(*a, **k) + [sender])
     result = cli("train", blobs_config, "--quiet", "-o", "part")
-    assert result.exit_code == 130, result.output
-    assert sender.fired and "interrupted by SIGINT after 1 completed epoch(s)" in result.stderr
+    assert result.exit_code == code, result.output
+    assert sender.fired and f"interrupted by {signum.name} after 1 completed epoch(s)" in result.stderr
     run = only_run(workdir / "part")
     monkeypatch.setattr(build, "make_callbacks", original)
     assert cli("train", "--resume", run, "--quiet").exit_code == 0
