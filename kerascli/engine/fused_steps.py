@@ -101,16 +101,22 @@ def install(model) -> bool:
 
 
 class FusedTrainFunction:
-    """`model.train_function` that runs `steps_per_execution` steps in one `lax.scan`.
+    """`model.train_function` that runs the steps of one execution in one compiled loop.
+
+    The loop's trip count is an argument: the short last execution of an
+    epoch runs in the same program (its stack padded with copies of its last
+    batch, which the loop never reaches). Batches unlike the first one it
+    saw (the smaller last batch of an epoch) go to Keras' own function, after
+    the fused steps before them.
 
     Args:
         model: the compiled Keras model (JAX backend).
         keras_function: Keras' own train function, `(state, iterator) ->
-            (logs, state)`, for the executions it does not fuse.
+            (logs, state)`, for the batches it does not fuse.
 
     Attributes:
-        fused: executions run as one program, so far.
-        stepwise: executions handed to Keras' own function, so far.
+        fused: executions whose steps (all, or those before an unlike batch) ran as one program, so far.
+        stepwise: executions with steps handed to Keras' own function, so far.
     """
 
     def __init__(self, model, keras_function):
@@ -120,42 +126,59 @@ class FusedTrainFunction:
         self.keras_function = keras_function
         self.fused = 0
         self.stepwise = 0
+        self._signature = None  # (treedef, shapes and dtypes) of the batches it fuses
 
-        def step(state, batch):
-            logs, state = model.train_step(state, batch)
-            return state, logs
+        def program(state, batches, count):
+            def step(index, carry):
+                batch = jax.tree_util.tree_map(
+                    lambda a: jax.lax.dynamic_index_in_dim(a, index, keepdims=False), batches
+                )
+                logs, state = model.train_step(carry[0], batch)
+                return state, logs
 
-        def program(state, batches):
-            state, logs = jax.lax.scan(step, state, batches)
-            return jax.tree_util.tree_map(lambda per_step: per_step[-1], logs), state
+            first = jax.tree_util.tree_map(lambda a: a[0], batches)
+            logs = jax.tree_util.tree_map(
+                lambda s: jax.numpy.zeros(s.shape, s.dtype), jax.eval_shape(model.train_step, state, first)[0]
+            )
+            state, logs = jax.lax.fori_loop(0, count, step, (state, logs))
+            return logs, state
 
         self._program = jax.jit(program, donate_argnums=0)
 
     def __call__(self, state, iterator):
+        import numpy as np  # noqa: PLC0415
+
         batches = list(itertools.islice(iterator, self.steps))
-        stacked = _stack(batches) if len(batches) == self.steps else None
-        if stacked is None:
+        if self._signature is None and batches:
+            self._signature = _signature(batches[0])
+        alike = 0
+        while alike < len(batches) and self._signature is not None and _signature(batches[alike]) == self._signature:
+            alike += 1
+        logs = None
+        if alike:
+            self.fused += 1
+            logs, state = self._program(state, _stack(batches[:alike], self.steps), np.int32(alike))
+        if alike < len(batches) or not batches:  # no batch left: Keras' function raises StopIteration
             self.stepwise += 1
-            return self.keras_function(state, iter(batches))
-        self.fused += 1
-        return self._program(state, stacked)
+            logs, state = self.keras_function(state, iter(batches[alike:]))
+        return logs, state
 
 
-def _stack(batches: list):
-    """The batches stacked on a new first axis (NumPy), or None unless they are alike arrays."""
+def _signature(batch):
+    """The structure, shapes and dtypes of a batch of NumPy arrays, or None for anything else."""
     import jax  # noqa: PLC0415
     import numpy as np  # noqa: PLC0415
 
-    first, treedef = jax.tree_util.tree_flatten(batches[0])
-    if not first or not all(isinstance(leaf, np.ndarray) for leaf in first):
+    leaves, treedef = jax.tree_util.tree_flatten(batch)
+    if not leaves or not all(isinstance(leaf, np.ndarray) for leaf in leaves):
         return None
-    columns = [[leaf] for leaf in first]
-    for batch in batches[1:]:
-        leaves, other = jax.tree_util.tree_flatten(batch)
-        if other != treedef:
-            return None
-        for column, leaf in zip(columns, leaves):
-            if not isinstance(leaf, np.ndarray) or leaf.shape != column[0].shape or leaf.dtype != column[0].dtype:
-                return None
-            column.append(leaf)
-    return jax.tree_util.tree_unflatten(treedef, [np.stack(column) for column in columns])
+    return treedef, tuple((leaf.shape, leaf.dtype) for leaf in leaves)
+
+
+def _stack(batches: list, size: int):
+    """Batches alike stacked on a new first axis, padded to `size` with copies of the last one."""
+    import jax  # noqa: PLC0415
+    import numpy as np  # noqa: PLC0415
+
+    padded = batches + [batches[-1]] * (size - len(batches))
+    return jax.tree_util.tree_map(lambda *leaves: np.stack(leaves), *padded)

@@ -40,11 +40,11 @@ def two_input_model(steps_per_execution=4):
     return model
 
 
-def train(fused: bool, **fit_args):
-    model = two_input_model()
+def train(fused: bool, rows=200, steps_per_execution=4, **fit_args):
+    model = two_input_model(steps_per_execution)
     if fused:
         assert fused_steps.install(model)
-    x, y = blobs()
+    x, y = blobs(rows)
     history = model.fit(x, y, batch_size=16, epochs=2, verbose=0, **fit_args)
     return model, history.history
 
@@ -54,17 +54,25 @@ def state(model) -> list:
 
 
 @pytest.mark.parametrize(
-    "fit_args",
-    [{}, {"class_weight": {0: 1.0, 1: 2.0, 2: 0.5}}, {"shuffle": False}],
-    ids=["shuffled", "class-weights", "in-order"],
+    "rows, steps_per_execution, fit_args, per_epoch",
+    [
+        # 200 rows at batch 16: 12 batches and one of 8 rows. 4 per execution: 3 fused, the small one Keras'.
+        (200, 4, {}, (3, 1)),
+        (200, 4, {"class_weight": {0: 1.0, 1: 2.0, 2: 0.5}}, (3, 1)),
+        (200, 4, {"shuffle": False}, (3, 1)),
+        # 5 per execution: 5, 5, then 2 fused (a short loop) before the small batch.
+        (200, 5, {}, (3, 1)),
+        # 192 rows: 12 batches alike, 5, 5 and 2 steps, all fused.
+        (192, 5, {}, (3, 0)),
+    ],
+    ids=["shuffled", "class-weights", "in-order", "short-then-small", "short-execution"],
 )
-def test_seeded_fused_run_is_bit_identical_to_keras_loop(fit_args):
-    fused, fused_history = train(True, **fit_args)
-    keras_loop, keras_history = train(False, **fit_args)
+def test_seeded_fused_run_is_bit_identical_to_keras_loop(rows, steps_per_execution, fit_args, per_epoch):
+    fused, fused_history = train(True, rows, steps_per_execution, **fit_args)
+    keras_loop, keras_history = train(False, rows, steps_per_execution, **fit_args)
     assert isinstance(fused.train_function, fused_steps.FusedTrainFunction)
     assert not isinstance(keras_loop.train_function, fused_steps.FusedTrainFunction)
-    # 200 rows at batch 16: 13 batches (the last of 8 rows), 4 per execution: 3 fused executions and a short one.
-    assert (fused.train_function.fused, fused.train_function.stepwise) == (6, 2)
+    assert (fused.train_function.fused, fused.train_function.stepwise) == (2 * per_epoch[0], 2 * per_epoch[1])
     assert fused_history == keras_history  # loss and accuracy of both epochs, exactly
     assert all(np.array_equal(a, b) for a, b in zip(state(fused), state(keras_loop), strict=True))
     # The seed generator advanced the same way: the next dropout masks agree too.
@@ -108,13 +116,18 @@ def test_where_keras_loop_is_kept(monkeypatch):
     assert fused_steps.unavailable(model) is None
 
 
-def test_batches_that_differ_go_through_keras_loop():
-    rows = [(np.zeros((4, 2), "float32"), np.zeros(4, "int32"))] * 2
-    assert fused_steps._stack(rows)[0].shape == (2, 4, 2)
-    assert fused_steps._stack([rows[0], (np.zeros((3, 2), "float32"), np.zeros(3, "int32"))]) is None
-    assert fused_steps._stack([rows[0], (np.zeros((4, 2), "float64"), np.zeros(4, "int32"))]) is None
-    assert fused_steps._stack([rows[0], (np.zeros((4, 2), "float32"),)]) is None
-    assert fused_steps._stack([("text",), ("text",)]) is None
+def test_only_numpy_batches_alike_the_first_are_fused():
+    batch = (np.zeros((4, 2), "float32"), np.zeros(4, "int32"))
+    signature = fused_steps._signature(batch)
+    assert (
+        signature is not None and fused_steps._signature((np.ones((4, 2), "float32"), np.ones(4, "int32"))) == signature
+    )
+    assert fused_steps._signature((np.zeros((3, 2), "float32"), np.zeros(3, "int32"))) != signature
+    assert fused_steps._signature((np.zeros((4, 2), "float64"), np.zeros(4, "int32"))) != signature
+    assert fused_steps._signature((np.zeros((4, 2), "float32"),)) != signature
+    assert fused_steps._signature(("text", np.zeros(4, "int32"))) is None
+    stacked = fused_steps._stack([batch, (np.ones((4, 2), "float32"), np.ones(4, "int32"))], 3)
+    assert stacked[0].shape == (3, 4, 2) and stacked[0][1:].tolist() == [[[1.0, 1.0]] * 4] * 2  # padded with the last
 
 
 BLOBS = """\
