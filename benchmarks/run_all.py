@@ -300,8 +300,13 @@ def bench_defaults(table: Table, env: dict, tmp: Path, reps: int, data: dict) ->
             + ", ".join(f"{a / b:.2f}" for a, b in zip(rates[name], rates["plain"]))
             + ")",
             "≥ 1.3×",
-            spread(rates[name]) + " vs " + spread(rates["plain"]),
+            spread_k(rates[name]) + " vs " + spread_k(rates["plain"]),
         )
+
+
+def spread_k(values: list[float]) -> str:
+    """`min–max` of samples/s, in thousands."""
+    return f"{min(values) / 1000:.1f}k–{max(values) / 1000:.1f}k"
 
 
 def bench_predict(table: Table, env: dict, tmp: Path, reps: int, data: dict) -> None:

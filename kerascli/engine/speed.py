@@ -18,7 +18,7 @@ live in `kerascli.engine.keras_import`):
 - **Fused steps** on JAX (`KERASCLI_FUSED_STEPS=0` turns them off): Keras'
   JAX trainer still dispatches one jitted `train_step` per batch when
   `steps_per_execution > 1`; kerascli runs each full execution as one
-  compiled program, a `lax.scan` of Keras' own `train_step` over the stacked
+  compiled program, a `lax.fori_loop` of Keras' own `train_step` over the stacked
   batches, bit-identical to Keras' loop, see `kerascli.engine.fused_steps`.
 """
 
