@@ -19,7 +19,10 @@ Rows:
   (a forced terminal, sent to /dev/null) vs the bare loop (`verbose=0`);
   samples/s over epochs 2+.
 - defaults: kerascli's own defaults vs the naive script (Keras defaults:
-  batch 32, Keras' progress bar, float64 data as NumPy made it).
+  batch 32, Keras' progress bar, float64 data as NumPy made it), and
+  kerascli's defaults with its fused steps switched off
+  (`KERASCLI_FUSED_STEPS=0`), the three alternating; CPU seconds are the
+  whole process's.
 - predict: 100k rows at batch 128 and 1024, `.npy` written, process wall
   time vs `plain_predict.py`.
 - cnn: the small CNN of `cnn_pool.py` (28×28×1, batch 128): kerascli, whose
@@ -272,20 +275,38 @@ def bench_mlp(table: Table, env: dict, tmp: Path, reps: int, data: dict) -> None
 
 
 def bench_defaults(table: Table, env: dict, tmp: Path, reps: int, data: dict) -> None:
+    """kerascli's defaults, with and without its fused steps, against the naive script; all alternating."""
     config = mlp_config(tmp, data["float64"], "mlp-defaults", "{epochs: 3}")
-    rates = alternate(
+    out = tmp / "mlp-runs"
+
+    def with_cpu(measure):
+        return lambda: (measure(), CPU[-1])  # CPU: the whole process (start-up and compiles included)
+
+    both = alternate(
         reps,
-        ours=lambda: kerascli_samples_per_second(config, env, tmp / "mlp-runs"),
-        plain=lambda: plain_samples_per_second([str(data["float64"]), "--naive", "--epochs", "3"], env),
+        ours=with_cpu(lambda: kerascli_samples_per_second(config, env, out)),
+        plain=with_cpu(lambda: plain_samples_per_second([str(data["float64"]), "--naive", "--epochs", "3"], env)),
+        unfused=with_cpu(lambda: kerascli_samples_per_second(config, {**env, "KERASCLI_FUSED_STEPS": "0"}, out)),
     )
-    table.add(
-        "MLP 100k rows, each with its defaults (batch 32), samples/s (epochs 2+)",
-        f"{statistics.median(rates['ours']):,.0f}",
-        f"{statistics.median(rates['plain']):,.0f} (naive script)",
-        f"{ratio(rates['ours'], rates['plain']):.2f}×",
-        "≥ 1.3×",
-        spread(rates["ours"]) + " vs " + spread(rates["plain"]),
-    )
+    rates = {k: [r for r, _ in v] for k, v in both.items()}
+    cpu = {k: statistics.median(c for _, c in v) for k, v in both.items()}
+    plain_cell = f"{statistics.median(rates['plain']):,.0f} (naive script; {cpu['plain']:.1f} s CPU)"
+    for name, label in (("ours", ""), ("unfused", ", fused steps off (`KERASCLI_FUSED_STEPS=0`)")):
+        table.add(
+            f"MLP 100k rows, each with its defaults (batch 32){label}, samples/s (epochs 2+; process CPU)",
+            f"{statistics.median(rates[name]):,.0f} ({cpu[name]:.1f} s CPU)",
+            plain_cell,
+            f"{ratio(rates[name], rates['plain']):.2f}× (per rep "
+            + ", ".join(f"{a / b:.2f}" for a, b in zip(rates[name], rates["plain"]))
+            + ")",
+            "≥ 1.3×",
+            spread_k(rates[name]) + " vs " + spread_k(rates["plain"]),
+        )
+
+
+def spread_k(values: list[float]) -> str:
+    """`min–max` of samples/s, in thousands."""
+    return f"{min(values) / 1000:.1f}k–{max(values) / 1000:.1f}k"
 
 
 def bench_predict(table: Table, env: dict, tmp: Path, reps: int, data: dict) -> None:

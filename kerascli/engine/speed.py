@@ -15,6 +15,11 @@ live in `kerascli.engine.keras_import`):
   `KERASCLI_FAST_POOL=0` turns it off): non-overlapping max pools run as
   the max of strided window slices, with Keras' own gradient (to each
   window's first maximum), see `kerascli.engine.jax_pool`.
+- **Fused steps** on JAX (`KERASCLI_FUSED_STEPS=0` turns them off): Keras'
+  JAX trainer still dispatches one jitted `train_step` per batch when
+  `steps_per_execution > 1`; kerascli runs each full execution as one
+  compiled program, a `lax.fori_loop` of Keras' own `train_step` over the stacked
+  batches, bit-identical to Keras' loop, see `kerascli.engine.fused_steps`.
 """
 
 from __future__ import annotations
@@ -90,3 +95,22 @@ def fast_pool(requested: bool) -> bool:
         return jax_pool.enable()
     jax_pool.disable()
     return False
+
+
+def fused_steps(model) -> bool:
+    """Runs each full execution of `model.fit` as one compiled program where that is safe.
+
+    Call it after `model.compile` (which resets Keras' train function) and
+    before `model.fit`.
+
+    Args:
+        model: the compiled Keras model.
+
+    Returns:
+        Whether the fused train function is installed: False on other
+        backends, with one step per execution, under a `keras.distribution`,
+        and when `KERASCLI_FUSED_STEPS=0` is set.
+    """
+    from kerascli.engine import fused_steps as fused  # noqa: PLC0415
+
+    return fused.install(model)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kerascli.atomic import atomic_path, write_json
+from kerascli.engine import speed
 from kerascli.engine.tensorflow_probe import save_model
 from kerascli.errors import ConfigError, KerasCliError
 from kerascli.run import interrupt
@@ -132,6 +133,7 @@ def _fit(t: Training, callbacks: list, initial_epoch: int, epochs: int | None = 
         budget=t.cfg.data.memory_budget,
     )
     t.val_feed = val_feed
+    t.settings["fused_steps"] = speed.fused_steps(t.model)  # after compile: a phase recompiles
     return t.model.fit(
         train_feed.x,
         train_feed.y,
