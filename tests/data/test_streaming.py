@@ -234,7 +234,7 @@ def test_streamed_training_and_chunked_predictions_equal_unchunked(cli, workdir,
     (workdir / "narrow.csv").write_text("f0,f1,f2,f3\n1,2,3,4\n")
     for source, message in [
         ("wide.npy", "input 'input' expects samples of shape [5], the data has [7]"),
-        ("nan.csv", "nan.csv: column 'f2', line 42: NaN (an empty cell reads as NaN)"),  # in the third chunk
+        ("nan.csv", "nan.csv: --input: column 'f2', line 42: NaN (an empty cell reads as NaN)"),  # in the third chunk
         ("narrow.csv", "input 'input' expects samples of shape [5], the data has [4]"),
     ]:
         result = cli("predict", npy_run, "--input", source, "--output", workdir / "out.csv", "--batch-size", "16")
