@@ -65,17 +65,12 @@ difference: a window holding a NaN passes no gradient on the fast path, where
 
 How it is used / switched off
 -----------------------------
-``enable()`` monkeypatches every reference to Keras' JAX ``max_pool`` function
-(the attribute on ``keras.src.backend.jax.nn``, which is what
-``keras.ops.max_pool`` and the ``MaxPooling1D/2D/3D`` layers look up at call
-time, plus any other ``keras.*`` module that holds the same function object).
-No layer classes change, so saved ``.keras`` files stay standard. ``disable()``
-puts the original function objects back. Both are idempotent.
-
-``enable()`` is a no-op returning ``False`` when the Keras backend is not JAX,
-or when the environment variable ``KERASCLI_FAST_POOL`` is ``"0"`` (kerascli's
-config switch sets it); in that case it also removes an earlier patch, so the
-return value always says whether the fast path is active.
+``enable()`` swaps Keras' JAX ``max_pool`` for the wrapper below and
+``disable()`` puts it back (`kerascli.engine.jax_patch`): ``keras.ops.max_pool``
+and the ``MaxPooling1D/2D/3D`` layers look it up at call time, so no layer
+class changes and saved ``.keras`` files stay standard. ``enable()`` returns
+``False`` and changes nothing on other backends, or when
+``KERASCLI_FAST_POOL`` is ``"0"`` (kerascli's config switch sets it).
 
 Version fragility: this relies on ``keras.src`` internals (checked against
 Keras 3.15.1): that the JAX backend module exposes ``max_pool(inputs,
@@ -92,9 +87,8 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
-import os
-import sys
-import threading
+
+from kerascli.engine.jax_patch import BackendPatch
 
 __all__ = [
     "enable",
@@ -107,9 +101,6 @@ __all__ = [
 
 ENV_VAR = "KERASCLI_FAST_POOL"
 
-_lock = threading.RLock()
-# (module, attribute name, original object) for every patched reference.
-_patched: list[tuple[object, str, object]] = []
 # Python-level call counters. Under jit they count TRACES, not executions.
 _counts = {"fast": 0, "fallback": 0}
 
@@ -122,14 +113,6 @@ def call_counts() -> dict:
 def reset_counts() -> None:
     _counts["fast"] = 0
     _counts["fallback"] = 0
-
-
-def is_enabled() -> bool:
-    return bool(_patched)
-
-
-def _env_disabled() -> bool:
-    return os.environ.get(ENV_VAR, "").strip() == "0"
 
 
 def _spatial_tuple(value, n):
@@ -293,68 +276,21 @@ def _make_patched(original):
         _counts["fast"] += 1
         return _window_max(inputs, *plan)
 
-    max_pool._kerascli_fast_pool = True
-    max_pool._kerascli_original = original
     return max_pool
 
 
-def _find_references(original):
-    """Every (module, name) in keras.* bound to the original function."""
-    refs = []
-    for mod_name, mod in list(sys.modules.items()):
-        if mod is None or not (mod_name == "keras" or mod_name.startswith("keras.")):
-            continue
-        try:
-            items = list(vars(mod).items())
-        except TypeError:
-            continue
-        for name, obj in items:
-            if obj is original:
-                refs.append((mod, name))
-    return refs
+_PATCH = BackendPatch("max_pool", ENV_VAR, _make_patched)
 
 
 def enable() -> bool:
     """Patch Keras' JAX max-pool. Returns True when the fast path is active."""
-    with _lock:
-        if _env_disabled():
-            disable()
-            return False
-        if _patched:
-            return True
-        from kerascli.engine.keras_import import load_keras  # noqa: PLC0415
-
-        load_keras()  # sets up keras.src.backend
-        from keras.src import backend
-
-        if backend.backend() != "jax":
-            return False
-        try:
-            from keras.src.backend.jax import nn as jax_nn
-        except ImportError:
-            return False
-        original = getattr(jax_nn, "max_pool", None)
-        if original is None or not callable(original):
-            return False
-        if getattr(original, "_kerascli_fast_pool", False):
-            # Patched by another copy of this module; treat as active.
-            return True
-        refs = _find_references(original)
-        if not any(m is jax_nn and n == "max_pool" for m, n in refs):
-            refs.append((jax_nn, "max_pool"))
-        patched = _make_patched(original)
-        for mod, name in refs:
-            setattr(mod, name, patched)
-            _patched.append((mod, name, original))
-        return True
+    return _PATCH.enable()
 
 
 def disable() -> bool:
     """Restore the original function objects. Returns True if it was enabled."""
-    with _lock:
-        if not _patched:
-            return False
-        for mod, name, original in reversed(_patched):
-            setattr(mod, name, original)
-        _patched.clear()
-        return True
+    return _PATCH.disable()
+
+
+def is_enabled() -> bool:
+    return _PATCH.is_enabled()
