@@ -19,12 +19,25 @@ This module imports neither Keras nor JAX at import time.
 
 from __future__ import annotations
 
+import operator
 import os
 import sys
 import threading
 from typing import Callable
 
 _lock = threading.RLock()
+
+
+def spatial_tuple(value, n: int):
+    """An int or sequence (a pool size, strides) as a tuple of ``n`` Python ints, or None when it is not one."""
+    try:
+        if isinstance(value, (list, tuple)):
+            out = tuple(operator.index(v) for v in value)
+        else:
+            out = (operator.index(value),) * n
+    except TypeError:
+        return None
+    return out if len(out) == n else None
 
 
 def _find_references(original) -> list[tuple[object, str]]:

@@ -86,9 +86,8 @@ from __future__ import annotations
 
 import functools
 import itertools
-import operator
 
-from kerascli.engine.jax_patch import BackendPatch
+from kerascli.engine.jax_patch import BackendPatch, spatial_tuple
 
 __all__ = [
     "enable",
@@ -115,18 +114,6 @@ def reset_counts() -> None:
     _counts["fallback"] = 0
 
 
-def _spatial_tuple(value, n):
-    """Normalise an int / sequence to a tuple of ``n`` Python ints, or None."""
-    try:
-        if isinstance(value, (list, tuple)):
-            out = tuple(operator.index(v) for v in value)
-        else:
-            out = (operator.index(value),) * n
-    except TypeError:
-        return None
-    return out if len(out) == n else None
-
-
 def _fast_plan(inputs, pool_size, strides, padding, data_format):
     """Return (data_format, pool tuple) when the window-slice max is exact, else None."""
     import jax
@@ -150,7 +137,7 @@ def _fast_plan(inputs, pool_size, strides, padding, data_format):
     except Exception:
         return None
     n = ndim - 2
-    pool = _spatial_tuple(pool_size, n)
+    pool = spatial_tuple(pool_size, n)
     if pool is None:
         return None
     if strides is None:
@@ -158,7 +145,7 @@ def _fast_plan(inputs, pool_size, strides, padding, data_format):
         # already-expanded pool tuple again); keep that behaviour. The
         # pooling layers always pass explicit strides.
         return None
-    stride = _spatial_tuple(strides, n)
+    stride = spatial_tuple(strides, n)
     if stride is None or stride != pool:
         return None
     shape = tuple(inputs.shape)
