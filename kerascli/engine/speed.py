@@ -14,7 +14,10 @@ live in `kerascli.engine.keras_import`):
 - **Fast max pooling** on JAX (`compile.fast_pool`, default on;
   `KERASCLI_FAST_POOL=0` turns it off): non-overlapping max pools run as
   the max of strided window slices, with Keras' own gradient (to each
-  window's first maximum), see `kerascli.engine.jax_pool`.
+  window's first maximum), see `kerascli.engine.jax_pool`. The same switch
+  turns on the few-tap convolution lowering (a first conv on grey or RGB
+  images as a sum of shifted slices, `kerascli.engine.jax_conv`;
+  `KERASCLI_FAST_CONV=0` keeps that one off).
 """
 
 from __future__ import annotations
@@ -75,18 +78,37 @@ def steps_per_execution(requested: int | str, backend_name: str, steps: int, cal
 
 
 def fast_pool(requested: bool) -> bool:
-    """Turns kerascli's JAX max-pool rewrite on or off, before the model is built.
+    """Turns kerascli's JAX max-pool rewrite (and its few-tap conv lowering) on or off, before the model is built.
 
     Args:
         requested: the config's `compile.fast_pool`.
 
     Returns:
-        Whether the rewrite is active: False on other backends, and when
-        `KERASCLI_FAST_POOL=0` is set.
+        Whether the max-pool rewrite is active: False on other backends, and
+        when `KERASCLI_FAST_POOL=0` is set.
     """
     from kerascli.engine import jax_pool  # noqa: PLC0415
 
+    fast_conv(requested)
     if requested:
         return jax_pool.enable()
     jax_pool.disable()
+    return False
+
+
+def fast_conv(requested: bool) -> bool:
+    """Turns the few-tap convolution lowering (`kerascli.engine.jax_conv`) on or off.
+
+    Args:
+        requested: the config's `compile.fast_pool`, which switches both lowerings.
+
+    Returns:
+        Whether it is active: False on other backends and when
+        `KERASCLI_FAST_CONV=0` is set.
+    """
+    from kerascli.engine import jax_conv  # noqa: PLC0415
+
+    if requested:
+        return jax_conv.enable()
+    jax_conv.disable()
     return False
