@@ -23,13 +23,17 @@ The pool is the ``max`` of its window positions, each one a strided slice of
 the input (``x[:, 0::2, 0::2]``, ``x[:, 0::2, 1::2]``, ...), folded in the
 row-major window order ``reduce_window`` uses; its gradient (a
 ``jax.custom_vjp``) hands each window's upstream value to the first position
-that holds the maximum, which is what ``select_and_scatter`` does. Both are
-elementwise, so XLA fuses them with the bias add and relu before the pool and
-the relu gradient after it: one pass over the conv output each way, where a
-``jnp.max`` over a reshaped array took five (the mask, the tie counts, the
-division). On the small CNN that took the step from ~77 to ~60 ms of CPU
-(one core, load ~7); the first version (reshape + ``jnp.max``) split the
-gradient equally among tied maxima.
+that holds the maximum, which is what ``select_and_scatter`` does. The forward
+pass also keeps, as the gradient's only residual, WHICH window position holds
+each maximum (``argmax`` over the stacked positions, int8): a reduction, so XLA
+materialises it, and the backward pass is a select on it, fused with the relu
+gradient after it. (With the input itself as the residual, XLA recomputed the
+layer before the pool inside the gradient's fusion once per window position:
+with the few-tap conv of `kerascli.engine.jax_conv` before it, that one fusion
+took ~20 ms of a ~45 ms step.) On the small CNN the first version of this pool
+took the step from ~77 to ~60 ms of CPU (one core, load ~7); the argmax
+residual took it (with the few-tap conv) from ~54 to ~39 ms (load ~5, the two
+compiled steps alternated in one process).
 
 When it applies
 ---------------
@@ -60,8 +64,9 @@ same order; NaN propagates). Input gradients are bit-identical too, ties
 included: the whole upstream gradient goes to the FIRST maximal element of the
 window in row-major window order, as ``select_and_scatter`` gives it
 (``tests/engine/test_jax_pool.py`` checks windows full of ties). The one
-difference: a window holding a NaN passes no gradient on the fast path, where
-``select_and_scatter`` passes it to some element (the loss is NaN by then).
+difference: a window holding a NaN passes its gradient to its first NaN on
+the fast path, where ``select_and_scatter`` passes it to some element (the
+loss is NaN by then).
 
 How it is used / switched off
 -----------------------------
@@ -86,6 +91,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 
 from kerascli.engine.jax_patch import BackendPatch, spatial_tuple
 
@@ -181,22 +187,21 @@ def _fold_max(slices):
     return result
 
 
-def _first_max_gradient(x, pooled, upstream, data_format, pool):
+def _first_max_position(slices):
+    """Which window position holds each window's FIRST maximum (row-major order), as a small integer."""
+    import jax.numpy as jnp
+
+    dtype = jnp.int8 if len(slices) <= 127 else jnp.int32
+    return jnp.argmax(jnp.stack(slices), axis=0).astype(dtype)
+
+
+def _first_max_gradient(position, upstream, shape, data_format, pool):
     """The input gradient `select_and_scatter` gives: each window's upstream value to its FIRST maximum."""
     import jax.numpy as jnp
 
     zero = jnp.zeros((), upstream.dtype)
-    taken = None
-    parts = []
-    for part in _windows(x, data_format, pool):
-        hit = part == pooled
-        if taken is None:
-            taken = hit
-        else:
-            hit = hit & ~taken
-            taken = taken | hit
-        parts.append(jnp.where(hit, upstream, zero))
-    return _interleave(parts, x.shape, data_format, pool)
+    parts = [jnp.where(position == index, upstream, zero) for index in range(math.prod(pool))]
+    return _interleave(parts, shape, data_format, pool)
 
 
 def _interleave(parts, shape, data_format, pool):
@@ -221,8 +226,8 @@ def _interleave(parts, shape, data_format, pool):
 
 
 @functools.cache
-def _pool_function(data_format, pool):
-    """The fast max pool for one layout and pool size: forward and gradient as Keras' own op computes them."""
+def _pool_function(data_format, pool, shape):
+    """The fast max pool for one layout, pool size and input shape: forward and gradient as Keras' own op computes them."""
     import jax
 
     @jax.custom_vjp
@@ -230,12 +235,11 @@ def _pool_function(data_format, pool):
         return _fold_max(_windows(x, data_format, pool))
 
     def forward(x):
-        pooled = window_max(x)
-        return pooled, (x, pooled)
+        slices = _windows(x, data_format, pool)
+        return _fold_max(slices), _first_max_position(slices)
 
-    def backward(residuals, upstream):
-        x, pooled = residuals
-        return (_first_max_gradient(x, pooled, upstream, data_format, pool),)
+    def backward(position, upstream):
+        return (_first_max_gradient(position, upstream, shape, data_format, pool),)
 
     window_max.defvjp(forward, backward)
     return window_max
@@ -244,7 +248,8 @@ def _pool_function(data_format, pool):
 def _window_max(inputs, data_format, pool):
     import jax.numpy as jnp
 
-    return _pool_function(data_format, pool)(jnp.asarray(inputs))
+    inputs = jnp.asarray(inputs)
+    return _pool_function(data_format, pool, tuple(inputs.shape))(inputs)
 
 
 def _make_patched(original):
