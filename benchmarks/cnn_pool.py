@@ -7,7 +7,11 @@ Adam, sparse categorical crossentropy, batch 128, 6400 random samples
 
 - `plain Keras, JAX`: `import keras` and the model, nothing else;
 - `kerascli, JAX`: Keras started by `kerascli.engine.keras_import.load_keras`
-  (its XLA CPU flag) with the fast max pool on (`kerascli.engine.jax_pool`);
+  (its XLA CPU flag) with `compile.fast_pool`'s lowerings on: the fast max
+  pool (`kerascli.engine.jax_pool`) and the few-tap conv
+  (`kerascli.engine.jax_conv`, the first layer here);
+- with `--ablate-conv`, also `kerascli, JAX, no fast conv` (the same with
+  `KERASCLI_FAST_CONV=0`), to show what the conv lowering pays;
 - `plain Keras, TensorFlow`: the same script on the TF backend (skipped, with
   one line, where TensorFlow is not installed).
 
@@ -21,7 +25,7 @@ Each variant runs in its own subprocess (this script re-invoked with
 ``--worker``), so JIT caches and the monkeypatch cannot leak between them.
 
 Usage:
-    python benchmarks/cnn_pool.py [--epochs 4] [--samples 6400] [--rounds 2]
+    python benchmarks/cnn_pool.py [--epochs 4] [--samples 6400] [--rounds 2] [--ablate-conv]
 """
 
 from __future__ import annotations
@@ -36,23 +40,20 @@ import tempfile
 import time
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NO_CONV = "kerascli, JAX, no fast conv"
 
 
 def worker(args):
     enabled = None
     if args.fast_pool is not None:
         sys.path.insert(0, REPO_ROOT)
-        from kerascli.engine import jax_pool
+        from kerascli.engine import speed
         from kerascli.engine.keras_import import load_keras
 
         keras = load_keras("jax")  # kerascli's start-up levers (the XLA CPU flag)
-        if args.fast_pool == "on":
-            enabled = jax_pool.enable()
-            if not enabled:
-                raise SystemExit("fast pool requested but enable() returned False")
-        else:
-            jax_pool.disable()
-            enabled = False
+        enabled = speed.fast_pool(args.fast_pool == "on")  # as `compile.fast_pool` does
+        if args.fast_pool == "on" and not enabled:
+            raise SystemExit("fast pool requested but enable() returned False")
     else:
         import keras
     import numpy as np
@@ -108,18 +109,21 @@ def worker(args):
         "samples_per_s_best": args.samples / best,
     }
     if args.fast_pool is not None:
-        from kerascli.engine import jax_pool
+        from kerascli.engine import jax_conv, jax_pool
 
         result["pool_calls"] = jax_pool.call_counts()
+        result["conv_calls"] = jax_conv.call_counts()
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def run_variant(label, backend, fast_pool, args, keras_home):
+def run_variant(label, backend, fast_pool, args, keras_home, extra_env=None):
     env = dict(os.environ)
     env["KERAS_BACKEND"] = backend
     env["KERAS_HOME"] = keras_home
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.pop("KERASCLI_FAST_POOL", None)
+    env.pop("KERASCLI_FAST_CONV", None)
+    env.update(extra_env or {})
     env.pop("XLA_FLAGS", None)  # plain Keras runs without kerascli's flag; load_keras adds it for kerascli
     cmd = [
         sys.executable,
@@ -158,6 +162,7 @@ def main(argv=None):
         "variant's best run (robust to a busy machine; default 2)",
     )
     p.add_argument("--no-tf", action="store_true", help="skip the TF run")
+    p.add_argument("--ablate-conv", action="store_true", help="also run kerascli with KERASCLI_FAST_CONV=0")
     p.add_argument("--json", action="store_true", help="also print raw JSON")
     args = p.parse_args(argv)
 
@@ -170,6 +175,8 @@ def main(argv=None):
             ("plain Keras, JAX", "jax", None),
             ("kerascli, JAX", "jax", "on"),
         ]
+        if args.ablate_conv:
+            variants.append((NO_CONV, "jax", "on"))
         if args.no_tf:
             pass
         elif importlib.util.find_spec("tensorflow") is not None:
@@ -181,7 +188,8 @@ def main(argv=None):
         runs = {label: [] for label, _, _ in variants}
         for rnd in range(max(1, args.rounds)):
             for label, backend, fast in variants if rnd % 2 == 0 else variants[::-1]:
-                runs[label].append(run_variant(f"{label} (round {rnd + 1})", backend, fast, args, home))
+                extra = {"KERASCLI_FAST_CONV": "0"} if label == NO_CONV else None
+                runs[label].append(run_variant(f"{label} (round {rnd + 1})", backend, fast, args, home, extra))
         # Keep each variant's run with the best mean steady-state throughput.
         results = {label: max(rs, key=lambda r: r["samples_per_s_mean"]) for label, rs in runs.items()}
     print_table(results, args, load_before)
@@ -193,16 +201,16 @@ def print_table(results: dict, args, load_before: float) -> None:
         f"{args.epochs - 1} steady-state epoch(s), best of {max(1, args.rounds)} "
         f"round(s), {os.cpu_count()} CPU(s), load average {load_before:.1f} before / {os.getloadavg()[0]:.1f} after"
     )
-    hdr = f"{'variant':<24} {'ms/step':>9} {'(best)':>8} {'CPU ms/step':>12} {'samples/s':>10} {'(best)':>8}"
+    hdr = f"{'variant':<28} {'ms/step':>9} {'(best)':>8} {'CPU ms/step':>12} {'samples/s':>10} {'(best)':>8}"
     print(hdr)
     print("-" * len(hdr))
     for label, r in results.items():
         print(
-            f"{label:<24} {r['ms_per_step_mean']:>9.1f} {r['ms_per_step_best']:>8.1f} {r['cpu_ms_per_step']:>12.1f} "
+            f"{label:<28} {r['ms_per_step_mean']:>9.1f} {r['ms_per_step_best']:>8.1f} {r['cpu_ms_per_step']:>12.1f} "
             f"{r['samples_per_s_mean']:>10.0f} {r['samples_per_s_best']:>8.0f}"
         )
     ours = results["kerascli, JAX"]
-    for label in ("plain Keras, JAX", "plain Keras, TensorFlow"):
+    for label in ("plain Keras, JAX", NO_CONV, "plain Keras, TensorFlow"):
         if label in results:
             other = results[label]
             print(
@@ -212,6 +220,10 @@ def print_table(results: dict, args, load_before: float) -> None:
             )
     if ours.get("pool_calls"):
         print(f"fast-pool trace counts (kerascli run): {ours['pool_calls']} (26x26 exactly, 11x11 cropped to 10x10)")
+    if ours.get("conv_calls"):
+        print(
+            f"fast-conv trace counts (kerascli run): {ours['conv_calls']} (the 1-channel first conv; the 32-channel one stays XLA's)"
+        )
     print(f"kerascli's XLA_FLAGS: {ours['xla_flags'] or '(none)'}")
     if args.json:
         print(json.dumps(results, indent=2))

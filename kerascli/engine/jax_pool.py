@@ -23,13 +23,17 @@ The pool is the ``max`` of its window positions, each one a strided slice of
 the input (``x[:, 0::2, 0::2]``, ``x[:, 0::2, 1::2]``, ...), folded in the
 row-major window order ``reduce_window`` uses; its gradient (a
 ``jax.custom_vjp``) hands each window's upstream value to the first position
-that holds the maximum, which is what ``select_and_scatter`` does. Both are
-elementwise, so XLA fuses them with the bias add and relu before the pool and
-the relu gradient after it: one pass over the conv output each way, where a
-``jnp.max`` over a reshaped array took five (the mask, the tie counts, the
-division). On the small CNN that took the step from ~77 to ~60 ms of CPU
-(one core, load ~7); the first version (reshape + ``jnp.max``) split the
-gradient equally among tied maxima.
+that holds the maximum, which is what ``select_and_scatter`` does. The forward
+pass also keeps, as the gradient's only residual, WHICH window position holds
+each maximum (``argmax`` over the stacked positions, int8): a reduction, so XLA
+materialises it, and the backward pass is a select on it, fused with the relu
+gradient after it. (With the input itself as the residual, XLA recomputed the
+layer before the pool inside the gradient's fusion once per window position:
+with the few-tap conv of `kerascli.engine.jax_conv` before it, that one fusion
+took ~20 ms of a ~45 ms step.) On the small CNN the first version of this pool
+took the step from ~77 to ~60 ms of CPU (one core, load ~7); the argmax
+residual took it (with the few-tap conv) from ~54 to ~39 ms (load ~5, the two
+compiled steps alternated in one process).
 
 When it applies
 ---------------
@@ -60,22 +64,18 @@ same order; NaN propagates). Input gradients are bit-identical too, ties
 included: the whole upstream gradient goes to the FIRST maximal element of the
 window in row-major window order, as ``select_and_scatter`` gives it
 (``tests/engine/test_jax_pool.py`` checks windows full of ties). The one
-difference: a window holding a NaN passes no gradient on the fast path, where
-``select_and_scatter`` passes it to some element (the loss is NaN by then).
+difference: a window holding a NaN passes its gradient to its first NaN on
+the fast path, where ``select_and_scatter`` passes it to some element (the
+loss is NaN by then).
 
 How it is used / switched off
 -----------------------------
-``enable()`` monkeypatches every reference to Keras' JAX ``max_pool`` function
-(the attribute on ``keras.src.backend.jax.nn``, which is what
-``keras.ops.max_pool`` and the ``MaxPooling1D/2D/3D`` layers look up at call
-time, plus any other ``keras.*`` module that holds the same function object).
-No layer classes change, so saved ``.keras`` files stay standard. ``disable()``
-puts the original function objects back. Both are idempotent.
-
-``enable()`` is a no-op returning ``False`` when the Keras backend is not JAX,
-or when the environment variable ``KERASCLI_FAST_POOL`` is ``"0"`` (kerascli's
-config switch sets it); in that case it also removes an earlier patch, so the
-return value always says whether the fast path is active.
+``enable()`` swaps Keras' JAX ``max_pool`` for the wrapper below and
+``disable()`` puts it back (`kerascli.engine.jax_patch`): ``keras.ops.max_pool``
+and the ``MaxPooling1D/2D/3D`` layers look it up at call time, so no layer
+class changes and saved ``.keras`` files stay standard. ``enable()`` returns
+``False`` and changes nothing on other backends, or when
+``KERASCLI_FAST_POOL`` is ``"0"`` (kerascli's config switch sets it).
 
 Version fragility: this relies on ``keras.src`` internals (checked against
 Keras 3.15.1): that the JAX backend module exposes ``max_pool(inputs,
@@ -91,10 +91,9 @@ from __future__ import annotations
 
 import functools
 import itertools
-import operator
-import os
-import sys
-import threading
+import math
+
+from kerascli.engine.jax_patch import BackendPatch, spatial_tuple
 
 __all__ = [
     "enable",
@@ -107,9 +106,6 @@ __all__ = [
 
 ENV_VAR = "KERASCLI_FAST_POOL"
 
-_lock = threading.RLock()
-# (module, attribute name, original object) for every patched reference.
-_patched: list[tuple[object, str, object]] = []
 # Python-level call counters. Under jit they count TRACES, not executions.
 _counts = {"fast": 0, "fallback": 0}
 
@@ -122,26 +118,6 @@ def call_counts() -> dict:
 def reset_counts() -> None:
     _counts["fast"] = 0
     _counts["fallback"] = 0
-
-
-def is_enabled() -> bool:
-    return bool(_patched)
-
-
-def _env_disabled() -> bool:
-    return os.environ.get(ENV_VAR, "").strip() == "0"
-
-
-def _spatial_tuple(value, n):
-    """Normalise an int / sequence to a tuple of ``n`` Python ints, or None."""
-    try:
-        if isinstance(value, (list, tuple)):
-            out = tuple(operator.index(v) for v in value)
-        else:
-            out = (operator.index(value),) * n
-    except TypeError:
-        return None
-    return out if len(out) == n else None
 
 
 def _fast_plan(inputs, pool_size, strides, padding, data_format):
@@ -167,7 +143,7 @@ def _fast_plan(inputs, pool_size, strides, padding, data_format):
     except Exception:
         return None
     n = ndim - 2
-    pool = _spatial_tuple(pool_size, n)
+    pool = spatial_tuple(pool_size, n)
     if pool is None:
         return None
     if strides is None:
@@ -175,7 +151,7 @@ def _fast_plan(inputs, pool_size, strides, padding, data_format):
         # already-expanded pool tuple again); keep that behaviour. The
         # pooling layers always pass explicit strides.
         return None
-    stride = _spatial_tuple(strides, n)
+    stride = spatial_tuple(strides, n)
     if stride is None or stride != pool:
         return None
     shape = tuple(inputs.shape)
@@ -211,22 +187,21 @@ def _fold_max(slices):
     return result
 
 
-def _first_max_gradient(x, pooled, upstream, data_format, pool):
+def _first_max_position(slices):
+    """Which window position holds each window's FIRST maximum (row-major order), as a small integer."""
+    import jax.numpy as jnp
+
+    dtype = jnp.int8 if len(slices) <= 127 else jnp.int32
+    return jnp.argmax(jnp.stack(slices), axis=0).astype(dtype)
+
+
+def _first_max_gradient(position, upstream, shape, data_format, pool):
     """The input gradient `select_and_scatter` gives: each window's upstream value to its FIRST maximum."""
     import jax.numpy as jnp
 
     zero = jnp.zeros((), upstream.dtype)
-    taken = None
-    parts = []
-    for part in _windows(x, data_format, pool):
-        hit = part == pooled
-        if taken is None:
-            taken = hit
-        else:
-            hit = hit & ~taken
-            taken = taken | hit
-        parts.append(jnp.where(hit, upstream, zero))
-    return _interleave(parts, x.shape, data_format, pool)
+    parts = [jnp.where(position == index, upstream, zero) for index in range(math.prod(pool))]
+    return _interleave(parts, shape, data_format, pool)
 
 
 def _interleave(parts, shape, data_format, pool):
@@ -251,8 +226,8 @@ def _interleave(parts, shape, data_format, pool):
 
 
 @functools.cache
-def _pool_function(data_format, pool):
-    """The fast max pool for one layout and pool size: forward and gradient as Keras' own op computes them."""
+def _pool_function(data_format, pool, shape):
+    """The fast max pool for one layout, pool size and input shape: forward and gradient as Keras' own op computes them."""
     import jax
 
     @jax.custom_vjp
@@ -260,12 +235,11 @@ def _pool_function(data_format, pool):
         return _fold_max(_windows(x, data_format, pool))
 
     def forward(x):
-        pooled = window_max(x)
-        return pooled, (x, pooled)
+        slices = _windows(x, data_format, pool)
+        return _fold_max(slices), _first_max_position(slices)
 
-    def backward(residuals, upstream):
-        x, pooled = residuals
-        return (_first_max_gradient(x, pooled, upstream, data_format, pool),)
+    def backward(position, upstream):
+        return (_first_max_gradient(position, upstream, shape, data_format, pool),)
 
     window_max.defvjp(forward, backward)
     return window_max
@@ -274,7 +248,8 @@ def _pool_function(data_format, pool):
 def _window_max(inputs, data_format, pool):
     import jax.numpy as jnp
 
-    return _pool_function(data_format, pool)(jnp.asarray(inputs))
+    inputs = jnp.asarray(inputs)
+    return _pool_function(data_format, pool, tuple(inputs.shape))(inputs)
 
 
 def _make_patched(original):
@@ -293,68 +268,21 @@ def _make_patched(original):
         _counts["fast"] += 1
         return _window_max(inputs, *plan)
 
-    max_pool._kerascli_fast_pool = True
-    max_pool._kerascli_original = original
     return max_pool
 
 
-def _find_references(original):
-    """Every (module, name) in keras.* bound to the original function."""
-    refs = []
-    for mod_name, mod in list(sys.modules.items()):
-        if mod is None or not (mod_name == "keras" or mod_name.startswith("keras.")):
-            continue
-        try:
-            items = list(vars(mod).items())
-        except TypeError:
-            continue
-        for name, obj in items:
-            if obj is original:
-                refs.append((mod, name))
-    return refs
+_PATCH = BackendPatch("max_pool", ENV_VAR, _make_patched)
 
 
 def enable() -> bool:
     """Patch Keras' JAX max-pool. Returns True when the fast path is active."""
-    with _lock:
-        if _env_disabled():
-            disable()
-            return False
-        if _patched:
-            return True
-        from kerascli.engine.keras_import import load_keras  # noqa: PLC0415
-
-        load_keras()  # sets up keras.src.backend
-        from keras.src import backend
-
-        if backend.backend() != "jax":
-            return False
-        try:
-            from keras.src.backend.jax import nn as jax_nn
-        except ImportError:
-            return False
-        original = getattr(jax_nn, "max_pool", None)
-        if original is None or not callable(original):
-            return False
-        if getattr(original, "_kerascli_fast_pool", False):
-            # Patched by another copy of this module; treat as active.
-            return True
-        refs = _find_references(original)
-        if not any(m is jax_nn and n == "max_pool" for m, n in refs):
-            refs.append((jax_nn, "max_pool"))
-        patched = _make_patched(original)
-        for mod, name in refs:
-            setattr(mod, name, patched)
-            _patched.append((mod, name, original))
-        return True
+    return _PATCH.enable()
 
 
 def disable() -> bool:
     """Restore the original function objects. Returns True if it was enabled."""
-    with _lock:
-        if not _patched:
-            return False
-        for mod, name, original in reversed(_patched):
-            setattr(mod, name, original)
-        _patched.clear()
-        return True
+    return _PATCH.disable()
+
+
+def is_enabled() -> bool:
+    return _PATCH.is_enabled()

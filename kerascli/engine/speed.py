@@ -80,17 +80,18 @@ def steps_per_execution(requested: int | str, backend_name: str, steps: int, cal
 
 
 def fast_pool(requested: bool) -> bool:
-    """Turns kerascli's JAX max-pool rewrite on or off, before the model is built.
+    """Turns kerascli's JAX max-pool rewrite (and its few-tap conv lowering) on or off, before the model is built.
 
     Args:
         requested: the config's `compile.fast_pool`.
 
     Returns:
-        Whether the rewrite is active: False on other backends, and when
-        `KERASCLI_FAST_POOL=0` is set.
+        Whether the max-pool rewrite is active: False on other backends, and
+        when `KERASCLI_FAST_POOL=0` is set.
     """
     from kerascli.engine import jax_pool  # noqa: PLC0415
 
+    fast_conv(requested)
     if requested:
         return jax_pool.enable()
     jax_pool.disable()
@@ -114,3 +115,21 @@ def fused_steps(model) -> bool:
     from kerascli.engine import fused_steps as fused  # noqa: PLC0415
 
     return fused.install(model)
+
+
+def fast_conv(requested: bool) -> bool:
+    """Turns the few-tap convolution lowering (`kerascli.engine.jax_conv`) on or off.
+
+    Args:
+        requested: the config's `compile.fast_pool`, which switches both lowerings.
+
+    Returns:
+        Whether it is active: False on other backends and when
+        `KERASCLI_FAST_CONV=0` is set.
+    """
+    from kerascli.engine import jax_conv  # noqa: PLC0415
+
+    if requested:
+        return jax_conv.enable()
+    jax_conv.disable()
+    return False
