@@ -30,6 +30,10 @@ class CompileSpec(StrictModel):
             strides) as the max of strided window slices, whose gradient is several times
             faster on CPU than Keras' `reduce_window`; exact, see
             `kerascli.engine.jax_pool`. `KERASCLI_FAST_POOL=0` also turns it off.
+            It also turns on the few-tap convolution (a stride-1 conv reading at
+            most 27 inputs per output, e.g. 3x3 on grey or RGB images, as a sum of
+            shifted slices): equal to Keras' conv to float32 rounding, not bit for
+            bit, see `kerascli.engine.jax_conv`; `KERASCLI_FAST_CONV=0` keeps it off.
     """
 
     optimizer: KerasObject = Field(default_factory=lambda: KerasObject.model_validate("rmsprop"))
