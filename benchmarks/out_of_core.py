@@ -111,8 +111,8 @@ def end_to_end(directory: Path, args) -> None:
             ("in_memory", f"x{suffix}.npy", f"y{suffix}.npy", "1TB", epochs),
         ]
         results = {}
-        for name, x, y, budget, epochs in sides if rep % 2 == 0 else sides[::-1]:
-            results[name] = train(directory, name, x, y, budget, args.batch_size, epochs)
+        for name, x, y, budget, side_epochs in sides if rep % 2 == 0 else sides[::-1]:
+            results[name] = train(directory, name, x, y, budget, args.batch_size, side_epochs)
         streamed, in_memory = results["streamed"], results["in_memory"]
         rate_s, rate_m = rows / streamed["fit"], baseline_samples / in_memory["fit"]
         ratios.append(rate_s / rate_m)
