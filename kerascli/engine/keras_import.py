@@ -26,6 +26,9 @@ the same way:
   here. Both are hidden during the import (kerascli's own plots import
   matplotlib later, as usual; `import sklearn` afterwards works too, only
   `keras.wrappers` sees it as missing).
+- **JAX's TPU splash-attention kernels deferred**: Keras' JAX backend imports
+  them at start-up (~0.1 s, Pallas and its Mosaic lowering); they are loaded
+  on first use instead (`kerascli.engine.lazy_modules`).
 - **A persistent XLA compilation cache** (JAX): the compiled train, test and
   initializer functions are kept on disk, keyed by JAX on the program, the
   devices and the library versions, so running the same model again skips
@@ -42,7 +45,7 @@ import os
 import sys
 from pathlib import Path
 
-from kerascli.engine import backend
+from kerascli.engine import backend, lazy_modules
 
 CACHE_ENV = "KERASCLI_CACHE_DIR"
 CACHE_SWITCH_ENV = "KERASCLI_COMPILATION_CACHE"
@@ -94,7 +97,8 @@ def _import_without(hidden_names: tuple[str, ...]):
     for name in hidden:
         sys.modules[name] = None  # makes `import matplotlib` raise ImportError
     try:
-        import keras  # noqa: PLC0415 - the one place kerascli imports Keras
+        with lazy_modules.deferred():  # TPU kernels Keras' JAX backend imports at start-up
+            import keras  # noqa: PLC0415 - the one place kerascli imports Keras
     finally:
         for name in hidden:
             if sys.modules.get(name, False) is None:
