@@ -120,7 +120,7 @@ def read_rows(values, rows) -> np.ndarray:
             mask = which == k
             out[mask] = read_rows(values.parts[k], index[mask] - values.offsets[k])
         return out
-    if _whole_file_map(values):
+    if whole_file_map(values):
         return _pread_rows(values, rows)
     return np.asarray(values[rows])
 
@@ -156,7 +156,8 @@ def read_all(values) -> np.ndarray:
     return out
 
 
-def _whole_file_map(values) -> bool:
+def whole_file_map(values) -> bool:
+    """Whether `values` is a C-ordered memory map of a whole `.npy` file (so rows can be read from the file)."""
     if not isinstance(values, np.memmap) or getattr(values, "filename", None) is None or not values.flags.c_contiguous:
         return False
     try:

@@ -30,7 +30,7 @@ import os
 import numpy as np
 
 from kerascli.data.dtypes import to_float32
-from kerascli.data.lazy import RowView, ShardedArray
+from kerascli.data.lazy import RowView, ShardedArray, whole_file_map
 
 BLOCK_BYTES = 64 * 2**10
 # Reading this many unwanted bytes between two wanted rows costs about what one more read does.
@@ -224,20 +224,11 @@ def read_sorted(values, index: np.ndarray, out: np.ndarray | None = None) -> np.
             lo, hi = bounds[k], bounds[k + 1]
             if lo < hi:
                 read_sorted(part, index[lo:hi] - values.offsets[k], out[lo:hi])
-    elif _whole_file(values):
+    elif whole_file_map(values):
         _read_runs(values, index, out)
     else:
         out[:] = values[index]
     return out
-
-
-def _whole_file(values) -> bool:
-    if not isinstance(values, np.memmap) or getattr(values, "filename", None) is None or not values.flags.c_contiguous:
-        return False
-    try:
-        return os.path.getsize(values.filename) == values.offset + values.nbytes
-    except (OSError, TypeError):
-        return False
 
 
 def _runs(index: np.ndarray, row_bytes: int) -> tuple[list[int], list[int]]:
