@@ -43,7 +43,8 @@ Only when every one of these holds; otherwise Keras' own function runs
 unchanged: the kernel meets at most ``MAX_TAPS`` (27: 3x3 on RGB) input
 values per output (window size x input channels), strides and dilation 1,
 ``channels_last``, no feature groups (kernel input channels == input
-channels), ``padding`` ``"valid"`` or ``"same"``, a floating-point kernel, and
+channels), ``padding`` ``"valid"`` or ``"same"``, a float32 kernel (a
+float16/bfloat16 tap sum would round at every tap), and
 an output that is not empty (Keras raises for that; so does the fallback).
 Wider convolutions (the second conv of the small CNN: 3x3x32 = 288 taps) are
 faster on XLA's convolution and keep it.
@@ -103,7 +104,8 @@ def _fast_plan(inputs, kernel, strides, padding, data_format, dilation_rate):
     except Exception:
         return None
     n = len(in_shape) - 2
-    if data_format != "channels_last" or n < 1 or len(k_shape) != n + 2 or "float" not in kernel_dtype:
+    # float32 only: a half-precision tap sum (mixed precision) would round at every tap
+    if data_format != "channels_last" or n < 1 or len(k_shape) != n + 2 or kernel_dtype != "float32":
         return None
     if spatial_tuple(strides, n) != (1,) * n or spatial_tuple(dilation_rate, n) != (1,) * n:
         return None

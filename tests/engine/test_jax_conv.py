@@ -123,6 +123,19 @@ def test_other_convolutions_run_keras_own_op(rank, shape, kwargs):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_convolutions_run_keras_own_op(dtype):
+    # mixed precision: a tap sum in half precision would round at every tap
+    x = jnp.asarray(_rand((4, 12, 12, 1)), dtype=dtype)
+    kernel = jnp.asarray(_rand((3, 3, 1, 8), seed=2), dtype=dtype)
+    assert jax_conv.enable() is True
+    out = jax_nn.conv(x, kernel)
+    assert jax_conv.call_counts() == {"fast": 0, "fallback": 1}
+    np.testing.assert_array_equal(
+        np.asarray(out, dtype="float32"), np.asarray(ORIGINAL_CONV(x, kernel), dtype="float32")
+    )
+
+
 def test_empty_output_still_raises_keras_error():
     jax_conv.enable()
     with pytest.raises(ValueError, match="empty output"):
