@@ -29,16 +29,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+from measure import run_timed  # noqa: E402
+
 PY = sys.executable
 
 
@@ -160,12 +160,8 @@ CPU: list[float] = []  # CPU seconds (user + system, threads included) of each `
 
 def run(cmd: list[str], env: dict, cwd: Path | None = None) -> tuple[float, str]:
     """Runs `cmd`; returns (wall seconds, stdout) and appends its CPU seconds to `CPU`."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    CPU.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    proc, seconds, cpu = run_timed(cmd, env, cwd)
+    CPU.append(cpu)
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout[-1500:]}\n{proc.stderr[-1500:]}")
     return seconds, proc.stdout

@@ -24,32 +24,27 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+from measure import run_timed  # noqa: E402
+
 PY = sys.executable
 CONFIG = REPO / "configs" / "iris.yaml"
 
 
 def timed(cmd: list[str], env: dict, cwd: Path) -> tuple[float, float]:
     """Runs `cmd`; returns its (wall seconds, CPU seconds); exits when it fails."""
-    import time
-
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc, wall, cpu = run_timed(cmd, env, cwd)
     if proc.returncode:
         raise SystemExit(f"{' '.join(map(str, cmd))} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
-    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
 
 
 def environment(tmp: Path, cache: Path) -> dict:

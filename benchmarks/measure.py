@@ -1,4 +1,8 @@
-"""Runs a command as a child process and reports its wall time and peak resident memory.
+"""Runs a command as a child process and reports its wall time, CPU time and peak resident memory.
+
+`run_timed` gives wall and CPU time (user + system of the child and its
+threads, from `RUSAGE_CHILDREN`): CPU time is far less sensitive than wall
+time to other processes competing for the cores.
 
 Peak RSS is the kernel's accounting for that one child (`ru_maxrss` from
 `os.wait4`): everything it mapped and touched, memory-mapped file pages
@@ -10,9 +14,20 @@ therefore started from a small launcher process (this file run as a script).
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import time
+
+
+def run_timed(cmd: list, env: dict | None = None, cwd=None, stderr=subprocess.PIPE):
+    """Runs `cmd` (stdout captured); returns `(completed process, wall seconds, CPU seconds)`; the caller checks the exit."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return proc, seconds, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
 def run_measured(args: list[str], env: dict | None = None) -> tuple[float, float, str]:

@@ -40,7 +40,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -51,6 +50,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+from measure import run_timed  # noqa: E402
+
 PY = sys.executable
 ROWS = 100_000
 ALL = ("startup", "iris", "mlp", "defaults", "predict", "cnn", "build", "memory")
@@ -75,12 +77,8 @@ def run(cmd: list[str], env: dict, cwd: Path | None = None, stderr=subprocess.DE
     Raises:
         RuntimeError: a non-zero exit.
     """
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=stderr, text=True)
-    seconds = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    CPU.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    proc, seconds, cpu = run_timed(cmd, env, cwd, stderr)
+    CPU.append(cpu)
     if proc.returncode != 0:
         raise RuntimeError(
             f"{' '.join(map(str, cmd))} exited {proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:] if proc.stderr else ''}"
