@@ -53,6 +53,20 @@ def test_weights_are_bit_identical_to_plain_keras_draws(monkeypatch):
     assert any(not np.all(w == w.flat[0]) for w in fast)  # really random draws, not constants
 
 
+def test_all_random_draws_of_a_model_share_one_threefry_hash(monkeypatch):
+    plans = []
+    draw_together = initialization.draw_together
+    monkeypatch.setattr(
+        initialization, "draw_together", lambda vs: plans.extend(map(initialization.plan, vs)) or draw_together(vs)
+    )
+    with initialization.deferred_initialization():
+        small_model()
+    program, operands = initialization.drawing_program(plans)
+    separate_draws = sum(str(jaxpr).count("random_bits") for jaxpr, _ in plans)
+    assert separate_draws >= 8  # the dense heads, their biases, the conv, the GRU kernels
+    assert program.lower(operands).as_text().count("stablehlo.while") == 1  # the CPU lowers a hash as one loop
+
+
 def test_another_seed_draws_other_weights():
     def deferred():
         with initialization.deferred_initialization():
