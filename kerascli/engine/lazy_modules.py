@@ -1,15 +1,24 @@
 """Stand-ins for modules `import keras` loads at start-up for a path few runs take.
 
-Keras' JAX backend (`keras/src/backend/jax/nn.py`, 3.15.1) imports JAX's TPU
-splash-attention kernels when it starts, for
-`dot_product_attention(flash_attention=True)` on a TPU. Importing them loads
-Pallas and its Mosaic lowering: about 0.1 s of every kerascli command that
-imports Keras on JAX (Keras' own start-up is ~1.2 s). While Keras is
-imported, `deferred()` puts a stand-in package in `sys.modules` whose two
-submodules import the real module on first use, so Keras reaches the same
-functions and classes when it needs them, and nothing is loaded otherwise.
-The stand-in package is removed as soon as `import keras` returns: any later
-import gets the real modules.
+Two such imports of Keras' JAX backend (3.15.1), each a slice of every
+kerascli command that imports Keras on JAX (Keras' own start-up is ~1.1 s):
+
+- `keras/src/backend/jax/nn.py` imports JAX's TPU splash-attention kernels,
+  for `dot_product_attention(flash_attention=True)` on a TPU: Pallas and its
+  Mosaic lowering, about 0.1 s.
+- `keras/src/backend/jax/core.py` imports `jax.experimental.sparse` for
+  sparse tensors, and that package imports its `linalg` module, whose
+  `spsolve` falls back to SciPy: `import scipy.sparse`, 0.11-0.15 s. Keras
+  never calls `jax.experimental.sparse.linalg`.
+
+While Keras is imported, `deferred()` puts stand-ins in `sys.modules`: a
+package whose named submodules import the real module on first use
+(`DEFERRED_PACKAGES`), or a single module inside a real package
+(`DEFERRED_MODULES`). Each stand-in module imports the real one at its first
+attribute lookup, so Keras (or a user) reaches the same functions and
+classes when it needs them, and nothing is loaded otherwise. The stand-ins
+leave `sys.modules` as soon as `import keras` returns: any later import gets
+the real modules.
 """
 
 from __future__ import annotations
@@ -21,9 +30,11 @@ import types
 from typing import Iterator
 
 # package -> its submodules that Keras imports with `from package import name`
-DEFERRED = {
+DEFERRED_PACKAGES = {
     "jax.experimental.pallas.ops.tpu.splash_attention": ("splash_attention_kernel", "splash_attention_mask"),
 }
+# modules of real packages, imported by the package itself
+DEFERRED_MODULES = ("jax.experimental.sparse.linalg",)
 
 
 class _Deferred(types.ModuleType):
@@ -33,6 +44,8 @@ class _Deferred(types.ModuleType):
         package = self.__name__.rpartition(".")[0]
         if isinstance(sys.modules.get(package), _StandIn):  # used while Keras is still importing
             del sys.modules[package]
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
         real = importlib.import_module(self.__name__)
         return getattr(real, attribute)
 
@@ -43,9 +56,11 @@ class _StandIn(types.ModuleType):
 
 @contextlib.contextmanager
 def deferred() -> Iterator[None]:
-    """Within it, the packages of `DEFERRED` not yet imported are stand-ins (see the module)."""
-    placed = []
-    for package, submodules in DEFERRED.items():
+    """Within it, the modules of `DEFERRED_PACKAGES` and `DEFERRED_MODULES` not yet imported are stand-ins."""
+    placed = [name for name in DEFERRED_MODULES if name not in sys.modules]
+    for name in placed:
+        sys.modules[name] = _Deferred(name)
+    for package, submodules in DEFERRED_PACKAGES.items():
         if package in sys.modules:
             continue
         stand_in = _StandIn(package)
@@ -56,6 +71,6 @@ def deferred() -> Iterator[None]:
     try:
         yield
     finally:
-        for package in placed:
-            if isinstance(sys.modules.get(package), _StandIn):
-                del sys.modules[package]
+        for name in placed:
+            if isinstance(sys.modules.get(name), (_StandIn, _Deferred)):
+                del sys.modules[name]

@@ -31,3 +31,24 @@ def test_the_stand_in_is_gone_after_import_keras():
         f"import {KERNELS}.splash_attention_mask as m; print(type(m).__name__, hasattr(m, 'NumpyMask'))"
     )
     assert _run(code) == ["False", "module", "True"]
+
+
+def test_keras_starts_without_scipy_and_sparse_linalg_still_works():
+    code = (
+        "import sys, kerascli.engine.keras_import as k; k.load_keras('jax'); "
+        "print('scipy' in sys.modules, 'jax.experimental.sparse.linalg' in sys.modules); "
+        "import jax.numpy as jnp; from jax.experimental import sparse; "
+        "x = sparse.linalg.spsolve(jnp.array([2.0]), jnp.array([0]), jnp.array([0, 1]), jnp.array([4.0])); "
+        "print(float(x[0]), type(sys.modules['jax.experimental.sparse.linalg']).__name__)"
+    )
+    assert _run(code) == ["False", "False", "2.0", "module"]
+
+
+def test_keras_sparse_tensors_still_convert():
+    code = (
+        "import kerascli.engine.keras_import as k; keras = k.load_keras('jax'); "
+        "import numpy as np; from jax.experimental import sparse; "
+        "x = sparse.BCOO.fromdense(np.eye(2, dtype='float32')); "
+        "print(keras.ops.is_tensor(x), float(keras.ops.sum(keras.ops.convert_to_tensor(x, sparse=False))))"
+    )
+    assert _run(code) == ["True", "2.0"]
