@@ -26,9 +26,10 @@ the same way:
   here. Both are hidden during the import (kerascli's own plots import
   matplotlib later, as usual; `import sklearn` afterwards works too, only
   `keras.wrappers` sees it as missing).
-- **JAX's TPU splash-attention kernels deferred**: Keras' JAX backend imports
-  them at start-up (~0.1 s, Pallas and its Mosaic lowering); they are loaded
-  on first use instead (`kerascli.engine.lazy_modules`).
+- **JAX's TPU splash-attention kernels and sparse `linalg` deferred**: Keras'
+  JAX backend imports them at start-up (~0.1 s, Pallas and its Mosaic
+  lowering; 0.11-0.15 s, SciPy's sparse matrices); they are loaded on first
+  use instead (`kerascli.engine.lazy_modules`).
 - **A persistent XLA compilation cache** (JAX): the compiled train, test and
   initializer functions are kept on disk, keyed by JAX on the program, the
   devices and the library versions, so running the same model again skips
@@ -97,7 +98,7 @@ def _import_without(hidden_names: tuple[str, ...]):
     for name in hidden:
         sys.modules[name] = None  # makes `import matplotlib` raise ImportError
     try:
-        with lazy_modules.deferred():  # TPU kernels Keras' JAX backend imports at start-up
+        with lazy_modules.deferred():  # modules Keras' JAX backend imports at start-up and rarely uses
             import keras  # noqa: PLC0415 - the one place kerascli imports Keras
     finally:
         for name in hidden:
