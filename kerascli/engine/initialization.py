@@ -27,21 +27,31 @@ leaving the context, kerascli
    `random_bits` they reach is answered from a shared batch, so XLA compiles
    one threefry kernel instead of one per draw (MobileNetV2's 53 draws: its
    compile went from 2.7 s to 1.0 s);
-4. compiles that program with `xla_backend_optimization_level=1` (LLVM O1
+4. replays the constants (zeros, ones: 209 of MobileNetV2's 262 variables)
+   of one dtype as one group over their elements side by side
+   (`kerascli.engine.grouped_replay`), one kernel instead of one each;
+5. compiles that program with `xla_backend_optimization_level=1` (LLVM O1
    instead of O2: no full unrolling, the same floating-point rules) and
-   gives every variable its value.
+   with XLA's `cse_barrier_expander` pass off, so the barriers reach the
+   fusion passes (XLA's CPU pipeline drops them before fusing otherwise),
+   and gives every variable its value.
 
 Exactness: the barriers keep XLA from fusing or re-associating across the
 boundaries eager execution has, LLVM O1 and O2 contract the same
-multiply-adds, and the shared hash gives each draw its own bits (integers:
-nothing rounds), so the weights are bit-identical to what plain Keras draws
-from the same seed: `tests/engine/test_initialization.py` checks uniform,
-normal, truncated-normal, orthogonal, constant, BatchNorm, GRU and Dropout
-draws, `benchmarks/build_latency.py` configs/resnet.yaml and MobileNetV2
-(while developing it, LSTM, attention, embedding, depthwise, separable and
-transposed convolutions matched too). O0
-would compile faster still but does not contract multiply-adds, which moves
-about half of the draws by one ulp, so it is not used.
+multiply-adds within them, the shared hash gives each draw its own bits
+(integers: nothing rounds) and a group only copies and converts, so the
+weights are bit-identical to what plain Keras draws from the same seed.
+`tests/engine/test_initialization.py` checks uniform, normal,
+truncated-normal, variance-scaling, orthogonal, constant, BatchNorm, GRU and
+Dropout draws on many shapes and two dtypes, `benchmarks/build_latency.py`
+configs/resnet.yaml and MobileNetV2 (while developing it, LSTM, attention,
+embedding, depthwise, separable and transposed convolutions matched too).
+Two things that looked faster are not used because they are not exact: O0
+does not contract multiply-adds, which moves about half of the draws by one
+ulp; grouping the arithmetic of random draws too moved some by one ulp
+(`grouped_replay` says why). Until this stop the barriers were dropped, and
+a `RandomNormal` with a mean other than 0 came out one ulp off in about a
+third of its elements; its test covers that now.
 
 A value assigned inside the context (a `.keras` file's weights while it
 loads) is used as the variable's initial value and its initializer is never
@@ -55,20 +65,26 @@ that one eagerly, as usual). `KERASCLI_FAST_INIT=0` switches the lever off.
 
 Version fragility: this uses Keras internals checked against Keras 3.15.1 (the
 `uninitialized_variables` list in `keras.src.backend.common.global_state`, a
-variable's `_initializer`, `_shape`, `_dtype`, `_initialize`) and
-`jax.extend.core.Literal`; where they are missing the lever is off.
+variable's `_initializer`, `_shape`, `_dtype`, `_initialize`),
+`jax.extend.core.Literal`, `jax.extend.random.threefry2x32_p` and the name of
+XLA's `cse_barrier_expander` pass (jaxlib 0.10; an unknown name in
+`xla_disable_hlo_passes` is ignored, and then the barrier test above fails);
+where the Python names are missing the lever is off.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Generator, Iterator
+from typing import Any, Iterator
 
-from kerascli.engine import threefry_batch
+from kerascli.engine import grouped_replay, replay
 from kerascli.engine.keras_import import load_keras, switched_off
 
 SWITCH_ENV = "KERASCLI_FAST_INIT"
-COMPILER_OPTIONS = {"xla_backend_optimization_level": 1}
+# LLVM O1 (see the module); and XLA's CPU pipeline keeps the optimization barriers: by default it drops
+# them before fusion (its `cse_barrier_expander` pass), which fused a normal draw's `* stddev` and `+ mean`,
+# two programs in eager Keras, into one multiply-add (one ulp off for a third of the elements).
+COMPILER_OPTIONS = {"xla_backend_optimization_level": 1, "xla_disable_hlo_passes": "cse_barrier_expander"}
 _PENDING = "uninitialized_variables"
 
 
@@ -174,42 +190,60 @@ def draw_together(variables: list) -> None:
         replayed.append(variable)
     if not plans:
         return
-    program, operands = drawing_program(plans)
-    for variable, value in zip(replayed, program(operands)):
+    program, operands, unpack = drawing_program(plans)
+    for variable, value in zip(replayed, unpack(program(operands))):
         _set_initial(variable, value)
 
 
-def drawing_program(plans: list[tuple[Any, list]]) -> tuple[Any, list]:
-    """The jitted program replaying the planned initializers (see `plan`), and its operands."""
+def drawing_program(plans: list[tuple[Any, list]]) -> tuple[Any, list, Any]:
+    """The jitted program replaying the planned initializers (see `plan`), its operands, and its unpacking.
+
+    Returns:
+        `(program, operands, unpack)`: `unpack(program(operands))` is the
+        list of the initializers' values, in order.
+    """
     import jax  # noqa: PLC0415
 
     jaxprs = [jaxpr for jaxpr, _ in plans]
+    groups = _groups(jaxprs)
 
     def draw(operands):
-        return _in_rounds([_replay(jaxpr, ops) for jaxpr, ops in zip(jaxprs, operands)])
+        alone = [members[0] for members in groups if len(members) == 1]
+        drawn = dict(zip(alone, replay.in_rounds([replay.replay(jaxprs[i], operands[i]) for i in alone])))
+        return [
+            drawn[members[0]]
+            if len(members) == 1
+            else grouped_replay.replay_group([jaxprs[i] for i in members], [operands[i] for i in members])
+            for members in groups
+        ]
 
-    return jax.jit(draw, compiler_options=COMPILER_OPTIONS), [ops for _, ops in plans]
+    def unpack(outputs: list) -> list:
+        values: list = [None] * len(jaxprs)
+        for members, output in zip(groups, outputs):
+            member_values = (
+                [output] if len(members) == 1 else grouped_replay.split(output, [jaxprs[i] for i in members])
+            )
+            for index, value in zip(members, member_values):
+                values[index] = value
+        return values
+
+    return jax.jit(draw, compiler_options=COMPILER_OPTIONS), [ops for _, ops in plans], unpack
 
 
-def _in_rounds(replays: list) -> list:
-    """Runs replay generators side by side; the random bits they wait on are drawn together each round.
-
-    Each replay yields a `(key, bit_width, shape)` request when it reaches a
-    batchable `random_bits` and is sent that draw's bits; one round draws the
-    bits of every replay waiting, so a model whose initializers each draw
-    once compiles a single threefry kernel.
-    """
-    results: list = [None] * len(replays)
-    replies: dict[int, Any] = dict.fromkeys(range(len(replays)))
-    while replies:
-        requests = {}
-        for index, reply in replies.items():
-            try:
-                requests[index] = replays[index].send(reply)
-            except StopIteration as finished:
-                results[index] = finished.value
-        replies = dict(zip(requests, threefry_batch.bits_together(list(requests.values())))) if requests else {}
-    return results
+def _groups(jaxprs: list) -> list[list[int]]:
+    """The initializers' indices, those of one `grouped_replay.form` together, each alone otherwise."""
+    by_form: dict = {}
+    groups = []
+    for index, jaxpr in enumerate(jaxprs):
+        key = grouped_replay.form(jaxpr)
+        if key is None:
+            groups.append([index])
+        elif key in by_form:
+            by_form[key].append(index)
+        else:
+            by_form[key] = [index]
+            groups.append(by_form[key])
+    return groups
 
 
 def plan(variable: Any) -> tuple[Any, list]:
@@ -222,67 +256,6 @@ def plan(variable: Any) -> tuple[Any, list]:
     for eqn in closed.jaxpr.eqns:
         operands += [atom.val for atom in eqn.invars if isinstance(atom, Literal)]
     return closed.jaxpr, operands
-
-
-def _replay(jaxpr: Any, operands: list) -> Generator:
-    """Evaluates `jaxpr` operation by operation, fenced as eager dispatch would run it (a generator: see `_in_rounds`)."""
-    from jax.extend.core import Literal  # noqa: PLC0415
-
-    supply = iter(operands)
-    env = {var: next(supply) for var in jaxpr.constvars}
-    for eqn in jaxpr.eqns:
-        args = [next(supply) if isinstance(atom, Literal) else env[atom] for atom in eqn.invars]
-        out = yield from _evaluate(eqn, args)
-        env.update(zip(eqn.outvars, _fence(out)))
-    (result,) = [atom.val if isinstance(atom, Literal) else env[atom] for atom in jaxpr.outvars]
-    return result
-
-
-def _evaluate(eqn: Any, args: list) -> Generator:
-    """One operation's outputs. Random bits are requested from the round; a jit that draws them is inlined."""
-    name = eqn.primitive.name
-    if name == "random_bits" and threefry_batch.batchable(args[0], eqn.params["bit_width"], eqn.params["shape"]):
-        bits = yield (args[0], eqn.params["bit_width"], tuple(eqn.params["shape"]))
-        return [bits]
-    if name in ("jit", "pjit") and _draws_bits(eqn.params["jaxpr"].jaxpr):
-        return (yield from _inline(eqn.params["jaxpr"], args))
-    with eqn.ctx.manager:
-        out = eqn.primitive.bind(*args, **eqn.primitive.get_bind_params(eqn.params))
-    return list(out) if eqn.primitive.multiple_results else [out]
-
-
-def _inline(closed: Any, args: list) -> Generator:
-    """A jitted function's body evaluated in place: XLA inlines the call anyway, so it compiles the same."""
-    from jax.extend.core import Literal  # noqa: PLC0415
-
-    jaxpr = closed.jaxpr
-    env = dict(zip(jaxpr.constvars, closed.consts)) | dict(zip(jaxpr.invars, args))
-    for eqn in jaxpr.eqns:
-        out = yield from _evaluate(eqn, [atom.val if isinstance(atom, Literal) else env[atom] for atom in eqn.invars])
-        env.update(zip(eqn.outvars, out))
-    return [atom.val if isinstance(atom, Literal) else env[atom] for atom in jaxpr.outvars]
-
-
-def _draws_bits(jaxpr: Any) -> bool:
-    """Whether `jaxpr`, or a jit inside it, has a `random_bits` operation."""
-    for eqn in jaxpr.eqns:
-        if eqn.primitive.name == "random_bits":
-            return True
-        if eqn.primitive.name in ("jit", "pjit") and _draws_bits(eqn.params["jaxpr"].jaxpr):
-            return True
-    return False
-
-
-def _fence(values: list) -> list:
-    """`values` behind an optimization barrier (PRNG key arrays pass through: XLA sees their bits)."""
-    import jax  # noqa: PLC0415
-
-    plain = [i for i, v in enumerate(values) if not jax.dtypes.issubdtype(v.dtype, jax.dtypes.extended)]
-    if plain:
-        fenced = jax.lax.optimization_barrier([values[i] for i in plain])
-        for i, value in zip(plain, fenced):
-            values[i] = value
-    return values
 
 
 def build_optimizer(model: Any) -> None:

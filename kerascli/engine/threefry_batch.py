@@ -24,6 +24,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from kerascli.engine import ragged
+
 _WIDTHS = {8: "uint8", 16: "uint16", 32: "uint32", 64: "uint64"}
 _MAX_ELEMENTS = 2**32  # counters beyond 32 bits would need the high word
 
@@ -42,40 +44,39 @@ def batchable(key: Any, bit_width: int, shape: tuple) -> bool:
     return 0 < math.prod(shape) < _MAX_ELEMENTS
 
 
-def bits_together(requests: list[tuple[Any, int, tuple]]) -> list[Any]:
-    """The random bits of each `(key, bit_width, shape)` request, from one threefry hash.
+def bits_together(groups: list[list[tuple[Any, int, tuple]]]) -> list[Any]:
+    """The random bits of each group of `(key, bit_width, shape)` requests, from one threefry hash.
 
     Args:
-        requests: scalar threefry keys (traced or concrete) with the bit
-            width and shape of their draw; each must pass `batchable`.
+        groups: lists of draws, each a scalar threefry key (traced or
+            concrete) with the bit width and shape of its draw; each draw must
+            pass `batchable`, and the draws of one group share a bit width.
 
     Returns:
-        One unsigned-integer array per request, equal to
-        `jax.random.bits(key, shape, dtype=uint{bit_width})`.
+        One flat unsigned-integer array per group: the bits of its draws in
+        order, each equal to `jax.random.bits(key, shape, dtype=uint{bit_width}).ravel()`.
     """
     import jax  # noqa: PLC0415
     import jax.numpy as jnp  # noqa: PLC0415
     import numpy as np  # noqa: PLC0415
     from jax.extend.random import threefry2x32_p  # noqa: PLC0415
 
+    requests = [request for group in groups for request in group]
     sizes = [math.prod(shape) for _, _, shape in requests]
     total = sum(sizes)
     if total >= _MAX_ELEMENTS:
         raise ValueError(f"bits_together: {total} random bits in one batch; expected fewer than 2**32")
-    starts = np.cumsum([0, *sizes[:-1]], dtype=np.uint32)
-    counter = jax.lax.iota(np.uint32, total)
-    # Which request each element belongs to, and its row-major index within that request's draw.
-    segment = jnp.searchsorted(jnp.asarray(starts[1:]), counter, side="right", method="compare_all")
-    counts_low = counter - jnp.asarray(starts)[segment]
+    segment, counts_low = ragged.segment_index(sizes)
     words = jnp.stack([jax.random.key_data(key).astype(np.uint32) for key, _, _ in requests])[segment]
     keys1, keys2 = words[:, 0], words[:, 1]
     counts_high = jnp.zeros((total,), np.uint32)
     bits1, bits2 = threefry2x32_p.bind(keys1, keys2, counts_high, counts_low)
     results, start = [], 0
-    for (_, bit_width, shape), n in zip(requests, sizes):
-        first, second = bits1[start : start + n], bits2[start : start + n]
-        results.append(_combine(first, second, bit_width).reshape(shape))
-        start += n
+    for group in groups:
+        (bit_width,) = {width for _, width, _ in group}
+        end = start + sum(math.prod(shape) for _, _, shape in group)
+        results.append(_combine(bits1[start:end], bits2[start:end], bit_width))
+        start = end
     return results
 
 

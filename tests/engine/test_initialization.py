@@ -61,10 +61,42 @@ def test_all_random_draws_of_a_model_share_one_threefry_hash(monkeypatch):
     )
     with initialization.deferred_initialization():
         small_model()
-    program, operands = initialization.drawing_program(plans)
+    program, operands, _ = initialization.drawing_program(plans)
     separate_draws = sum(str(jaxpr).count("random_bits") for jaxpr, _ in plans)
     assert separate_draws >= 8  # the dense heads, their biases, the conv, the GRU kernels
     assert program.lower(operands).as_text().count("stablehlo.while") == 1  # the CPU lowers a hash as one loop
+
+
+SWEEP = [
+    keras.initializers.RandomNormal(1.0, 0.3),  # a multiply then an add: two eager programs, never fused into one
+    keras.initializers.RandomUniform(-3.0, 7.0),
+    keras.initializers.TruncatedNormal(0.5, 0.7),
+    keras.initializers.VarianceScaling(1.3, "fan_out", "untruncated_normal"),
+    "lecun_uniform",
+    "he_normal",
+    "zeros",
+    "ones",
+    keras.initializers.Constant(0.3),
+]
+
+
+def test_every_initializer_on_every_shape_draws_what_plain_keras_draws():
+    shapes = [(3,), (3, 4, 5), (8, 3), (17, 33)]
+
+    def variables():
+        return [keras.Variable(initializer=init, shape=shape, dtype=dtype) for init in SWEEP for shape in shapes
+                for dtype in ("float32", "bfloat16")]  # fmt: skip
+
+    def deferred():
+        with initialization.deferred_initialization():
+            return variables()
+
+    keras.utils.set_random_seed(5)
+    plain = [np.asarray(v) for v in variables()]
+    keras.utils.set_random_seed(5)
+    fast = [np.asarray(v) for v in deferred()]
+    assert [(a.dtype, a.shape) for a in fast] == [(b.dtype, b.shape) for b in plain]
+    assert [i for i, (a, b) in enumerate(zip(fast, plain)) if a.tobytes() != b.tobytes()] == []
 
 
 def test_another_seed_draws_other_weights():

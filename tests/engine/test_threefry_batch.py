@@ -15,24 +15,34 @@ def requests(bit_width: int) -> list[tuple]:
     return [(jax.random.key(seed), bit_width, shape) for seed, shape in zip((0, 1, 7, 2**31 - 1, 42), SHAPES)]
 
 
+def alone(key, bit_width: int, shape: tuple) -> bytes:
+    return np.asarray(jax.random.bits(key, shape, dtype=f"uint{bit_width}")).tobytes()
+
+
 @pytest.mark.parametrize("bit_width", [8, 16, 32])
 def test_each_draw_gets_exactly_its_own_bits(bit_width):
     batch = requests(bit_width)
-    together = jax.jit(lambda keys: threefry_batch.bits_together([(k, w, s) for k, (_, w, s) in zip(keys, batch)]))(
+    together = jax.jit(lambda keys: threefry_batch.bits_together([[(k, w, s)] for k, (_, w, s) in zip(keys, batch)]))(
         [key for key, _, _ in batch]
     )
     for (key, _, shape), bits in zip(batch, together):
-        alone = jax.random.bits(key, shape, dtype=f"uint{bit_width}")
-        assert bits.shape == shape and bits.dtype == alone.dtype
-        assert np.asarray(bits).tobytes() == np.asarray(alone).tobytes()
+        assert bits.shape == (int(np.prod(shape)),) and bits.dtype == f"uint{bit_width}"
+        assert np.asarray(bits).tobytes() == alone(key, bit_width, shape)
+
+
+def test_a_group_gets_its_draws_bits_side_by_side():
+    batch = requests(32)
+    first, rest = threefry_batch.bits_together([batch[:1], batch[1:]])
+    assert np.asarray(first).tobytes() == alone(*batch[0])
+    assert np.asarray(rest).tobytes() == b"".join(alone(*request) for request in batch[1:])
 
 
 def test_64_bit_draws_match_under_x64():
     with jax.enable_x64(True):
         batch = requests(64)
-        together = threefry_batch.bits_together(batch)
-        for (key, _, shape), bits in zip(batch, together):
-            assert np.asarray(bits).tobytes() == np.asarray(jax.random.bits(key, shape, dtype="uint64")).tobytes()
+        together = threefry_batch.bits_together([[request] for request in batch])
+        for request, bits in zip(batch, together):
+            assert np.asarray(bits).tobytes() == alone(*request)
 
 
 def test_only_scalar_threefry_keys_of_sized_draws_are_batched():
@@ -51,4 +61,4 @@ def hash_loops(draw) -> int:
 
 def test_the_shared_program_hashes_once_for_all_draws():
     assert hash_loops(lambda keys: [jax.random.bits(k, s) for k, s in zip(keys, SHAPES)]) == len(SHAPES)
-    assert hash_loops(lambda keys: threefry_batch.bits_together([(k, 32, s) for k, s in zip(keys, SHAPES)])) == 1
+    assert hash_loops(lambda keys: threefry_batch.bits_together([[(k, 32, s) for k, s in zip(keys, SHAPES)]])) == 1
