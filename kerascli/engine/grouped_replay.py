@@ -49,7 +49,7 @@ SHAPE_PARAMS = frozenset({"shape", "broadcast_dimensions", "new_sizes", "dimensi
 
 
 class _NotGroupable(Exception):
-    """The initializer does something other than elementwise work with an array of its own size."""
+    """The initializer does something a group cannot replay exactly (see the module)."""
 
 
 class _Flat:
@@ -89,7 +89,7 @@ def _describe(jaxpr: Any, in_full: list[bool], size: int, top: bool) -> tuple[tu
 
     full = dict.fromkeys(jaxpr.constvars, False) | dict(zip(jaxpr.invars, in_full))
     ids = {var: i for i, var in enumerate([*jaxpr.constvars, *jaxpr.invars])}
-    items: list = [tuple(_kind(v, False, size) for v in jaxpr.constvars)]
+    items: list = [tuple(_kind(v, False) for v in jaxpr.constvars)]
     for eqn in jaxpr.eqns:
         atoms = [(atom, isinstance(atom, Literal)) for atom in eqn.invars]
         flags = [not literal and full[atom] for atom, literal in atoms]
@@ -101,12 +101,12 @@ def _describe(jaxpr: Any, in_full: list[bool], size: int, top: bool) -> tuple[tu
         inputs = tuple(
             ("arg", str(atom.aval.dtype)) if literal and top else
             ("literal", repr(atom.val), str(atom.aval.dtype)) if literal else
-            ("var", ids[atom], _kind(atom, full[atom], size))
+            ("var", ids[atom], _kind(atom, full[atom]))
             for atom, literal in atoms
         )  # fmt: skip
         for var, is_full in zip(eqn.outvars, out_full):
             full[var], ids[var] = is_full, len(ids)
-        outputs = tuple((str(v.aval.dtype), _kind(v, full[v], size)) for v in eqn.outvars)
+        outputs = tuple((str(v.aval.dtype), _kind(v, full[v])) for v in eqn.outvars)
         items.append((eqn.primitive.name, role, params, inputs, outputs))
     results = [not isinstance(atom, Literal) and full[atom] for atom in jaxpr.outvars]
     items.append(tuple(ids.get(atom, -1) for atom in jaxpr.outvars))
@@ -143,7 +143,8 @@ def _same_width(eqn: Any) -> bool:
     return eqn.invars[0].aval.dtype.itemsize == eqn.outvars[0].aval.dtype.itemsize
 
 
-def _kind(var: Any, full: bool, size: int) -> str:
+def _kind(var: Any, full: bool) -> str:
+    """A value's kind in a form: full (the variable's own size), one element, or each (any other size)."""
     return "full" if full else "one" if _size(var) == 1 else "each"
 
 
@@ -167,8 +168,7 @@ def replay_group(jaxprs: list, operand_lists: list[list]) -> Any:
         Slicing it in the program would cost a kernel per member; split on
         the host it costs a copy.
     """
-    shapes = [tuple(j.outvars[0].aval.shape) for j in jaxprs]
-    group = _Group(jaxprs, shapes)
+    group = _Group([math.prod(j.outvars[0].aval.shape) for j in jaxprs])
     supplies = [iter(ops) for ops in operand_lists]
     envs = [{var: next(supply) for var in j.constvars} for j, supply in zip(jaxprs, supplies)]
     (flat,) = group.run(jaxprs, envs, supplies)
@@ -192,10 +192,9 @@ def split(flat: Any, jaxprs: list) -> list:
 class _Group:
     """The members' shared evaluation: per-variable values in one environment each, full ones flat."""
 
-    def __init__(self, jaxprs: list, shapes: list[tuple]):
-        self.shapes = shapes
-        self.sizes = [math.prod(shape) for shape in shapes]
-        self.segment, _ = ragged.segment_index(self.sizes)
+    def __init__(self, sizes: list[int]):
+        self.sizes = sizes
+        self.segment, _ = ragged.segment_index(sizes)
 
     def run(self, jaxprs: list, envs: list[dict], supplies: list | None, full: dict | None = None) -> list:
         """Evaluates the members' jaxprs in lock step.
