@@ -11,7 +11,9 @@ makes on every JAX or torch run ask it:
   serializes, whether TensorFlow is installed before asking whether the
   object is a `tf.TensorShape`, `tf.DType` or `tf.TypeSpec`. When
   TensorFlow was never imported no object can be one of those, so the
-  answer cannot change what is saved.
+  answer cannot change what is saved. An optimizer's `get_config` with a
+  learning-rate schedule serializes the schedule the same way (a fit phase
+  that sets its own `learning_rate` rebuilds the optimizer from it).
 
 Both are Keras' own functions, called with that lazy module standing in as
 "not available" while TensorFlow is neither the backend nor imported, and
@@ -57,6 +59,20 @@ def save_model(keras, model: Any, path: str) -> None:
 
     with _unprobed(keras, serialization_lib):
         model.save(path)
+
+
+def config_of(keras, keras_object: Any) -> dict:
+    """`keras_object.get_config()`, without importing TensorFlow to check types it cannot meet.
+
+    Args:
+        keras: the Keras module.
+        keras_object: a Keras object (an optimizer, whose learning rate may
+            be a schedule Keras serializes).
+    """
+    from keras.src.saving import serialization_lib
+
+    with _unprobed(keras, serialization_lib):
+        return keras_object.get_config()
 
 
 @contextlib.contextmanager

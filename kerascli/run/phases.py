@@ -21,6 +21,7 @@ from typing import Any
 
 from kerascli.config.document import Document
 from kerascli.config.spec import Config, KerasObject
+from kerascli.engine.tensorflow_probe import config_of
 from kerascli.errors import ConfigError
 from kerascli.model import freezing
 from kerascli.model.objects import resolve_object
@@ -113,12 +114,12 @@ def optimizer(cfg: Config, phase: Phase, doc: Document):
     if spec is not None and spec.optimizer is not None:
         obj, key = spec.optimizer, ("fit", "phases", phase.number - 1, "optimizer")
     made = resolve_object("optimizers", obj, doc, key)
-    if isinstance(made, str):  # a name Keras resolves in compile(): make the object now
-        from kerascli.engine.keras_import import load_keras
+    from kerascli.engine.keras_import import load_keras
 
+    if isinstance(made, str):  # a name Keras resolves in compile(): make the object now
         made = load_keras().optimizers.get(made)
     if spec is not None and spec.learning_rate is not None:
-        config = dict(made.get_config(), learning_rate=spec.learning_rate)  # Keras' own round trip
+        config = dict(config_of(load_keras(), made), learning_rate=spec.learning_rate)  # Keras' own round trip
         made = type(made).from_config(config)
     return made
 

@@ -58,3 +58,17 @@ def test_tensorflow_is_not_imported_to_save_a_jax_model(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "True"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None, reason="needs TensorFlow installed")
+def test_a_scheduled_optimizers_config_does_not_import_tensorflow():
+    # A fit phase with its own learning_rate rebuilds the optimizer from `get_config`, which
+    # serializes the schedule and so imported TensorFlow on JAX.
+    code = (
+        "import sys, kerascli.engine.keras_import as k, kerascli.engine.tensorflow_probe as s; "
+        "keras = k.load_keras('jax'); "
+        "o = keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)); "
+        "c = s.config_of(keras, o); print('tensorflow' in sys.modules, c['learning_rate']['class_name'])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "ExponentialDecay"]
