@@ -105,6 +105,7 @@ def enabled() -> bool:
         return False
     try:
         from jax.extend.core import Literal  # noqa: F401, PLC0415
+        from jax.extend.random import threefry2x32_p, threefry_prng_impl  # noqa: F401, PLC0415
         from keras.src.backend.common import global_state  # noqa: F401, PLC0415
     except ImportError:
         return False
