@@ -73,8 +73,10 @@ def form(jaxpr: Any) -> tuple | None:
         jaxpr: the initializer's jaxpr (see `initialization.plan`); its one
             output has the variable's shape.
     """
-    size = math.prod(jaxpr.outvars[0].aval.shape)
-    if size < 2 or len(jaxpr.outvars) != 1:
+    if len(jaxpr.outvars) != 1:
+        return None
+    size = math.prod(_shape(jaxpr))
+    if size < 2:
         return None
     try:
         described, out_full = _describe(jaxpr, [], size, top=True)
@@ -135,6 +137,11 @@ def _role(eqn: Any, in_full: list[bool], size: int) -> str:
     return "each"
 
 
+def _shape(jaxpr: Any) -> tuple:
+    """The variable's shape: that of the initializer's one output."""
+    return tuple(jaxpr.outvars[0].aval.shape)
+
+
 def _size(atom: Any) -> int:
     return math.prod(atom.aval.shape)
 
@@ -168,7 +175,7 @@ def replay_group(jaxprs: list, operand_lists: list[list]) -> Any:
         Slicing it in the program would cost a kernel per member; split on
         the host it costs a copy.
     """
-    group = _Group([math.prod(j.outvars[0].aval.shape) for j in jaxprs])
+    group = _Group([math.prod(_shape(j)) for j in jaxprs])
     supplies = [iter(ops) for ops in operand_lists]
     envs = [{var: next(supply) for var in j.constvars} for j, supply in zip(jaxprs, supplies)]
     (flat,) = group.run(jaxprs, envs, supplies)
@@ -182,7 +189,7 @@ def split(flat: Any, jaxprs: list) -> list:
     values, start = [], 0
     host = np.asarray(flat)
     for jaxpr in jaxprs:
-        shape = tuple(jaxpr.outvars[0].aval.shape)
+        shape = _shape(jaxpr)
         size = math.prod(shape)
         values.append(host[start : start + size].reshape(shape))
         start += size
