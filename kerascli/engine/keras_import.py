@@ -30,6 +30,9 @@ the same way:
   JAX backend imports them at start-up (~0.1 s, Pallas and its Mosaic
   lowering; 0.11-0.15 s, SciPy's sparse matrices); they are loaded on first
   use instead (`kerascli.engine.lazy_modules`).
+- **The garbage collector paused during `import keras`**, and the start-up
+  heap frozen after it (`kerascli.engine.collector`): its full collections
+  were 0.2-0.25 s of the import.
 - **A persistent XLA compilation cache** (JAX): the compiled train, test and
   initializer functions are kept on disk, keyed by JAX on the program, the
   devices and the library versions, so running the same model again skips
@@ -46,7 +49,7 @@ import os
 import sys
 from pathlib import Path
 
-from kerascli.engine import backend, lazy_modules
+from kerascli.engine import backend, collector, lazy_modules
 
 CACHE_ENV = "KERASCLI_CACHE_DIR"
 CACHE_SWITCH_ENV = "KERASCLI_COMPILATION_CACHE"
@@ -98,7 +101,8 @@ def _import_without(hidden_names: tuple[str, ...]):
     for name in hidden:
         sys.modules[name] = None  # makes `import matplotlib` raise ImportError
     try:
-        with lazy_modules.deferred():  # modules Keras' JAX backend imports at start-up and rarely uses
+        # modules Keras' JAX backend imports at start-up and rarely uses; no garbage to look for
+        with lazy_modules.deferred(), collector.paused():
             import keras  # noqa: PLC0415 - the one place kerascli imports Keras
     finally:
         for name in hidden:
