@@ -1,7 +1,7 @@
 """Stand-ins for modules `import keras` loads at start-up for a path few runs take.
 
-Two such imports of Keras' JAX backend (3.15.1), each a slice of every
-kerascli command that imports Keras on JAX (Keras' own start-up is ~1.1 s):
+Three such imports of Keras (3.15.1), each a slice of every kerascli command
+that imports Keras on JAX (Keras' own start-up is ~0.5-1.1 s):
 
 - `keras/src/backend/jax/nn.py` imports JAX's TPU splash-attention kernels,
   for `dot_product_attention(flash_attention=True)` on a TPU: Pallas and its
@@ -10,6 +10,10 @@ kerascli command that imports Keras on JAX (Keras' own start-up is ~1.1 s):
   sparse tensors, and that package imports its `linalg` module, whose
   `spsolve` falls back to SciPy: `import scipy.sparse`, 0.11-0.15 s. Keras
   never calls `jax.experimental.sparse.linalg`.
+- `keras/src/legacy/saving/legacy_h5_format.py` imports `h5py` (~25 ms), for
+  the legacy `.h5` model format; Keras' other modules already take h5py
+  through their own lazy module, when a `.keras` file's weights are written
+  or read.
 
 While Keras is imported, `deferred()` puts stand-ins in `sys.modules`: a
 package whose named submodules import the real module on first use
@@ -33,8 +37,8 @@ from typing import Iterator
 DEFERRED_PACKAGES = {
     "jax.experimental.pallas.ops.tpu.splash_attention": ("splash_attention_kernel", "splash_attention_mask"),
 }
-# modules of real packages, imported by the package itself
-DEFERRED_MODULES = ("jax.experimental.sparse.linalg",)
+# modules imported with `import name` (or by their own package's __init__)
+DEFERRED_MODULES = ("jax.experimental.sparse.linalg", "h5py")
 
 
 class _Deferred(types.ModuleType):

@@ -52,3 +52,17 @@ def test_keras_sparse_tensors_still_convert():
         "print(keras.ops.is_tensor(x), float(keras.ops.sum(keras.ops.convert_to_tensor(x, sparse=False))))"
     )
     assert _run(code) == ["True", "2.0"]
+
+
+def test_keras_starts_without_h5py_and_the_legacy_h5_format_still_saves_and_loads(tmp_path):
+    path = tmp_path / "model.h5"
+    code = (
+        "import sys, kerascli.engine.keras_import as k; keras = k.load_keras('jax'); "
+        "print('h5py' in sys.modules); "
+        "model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]); "
+        f"model.save({str(path)!r}); "
+        f"again = keras.saving.load_model({str(path)!r}); "
+        "import h5py; from keras.src.legacy.saving import legacy_h5_format as legacy; "
+        "print(legacy.h5py.File is h5py.File, again.count_params())"
+    )
+    assert _run(code) == ["False", "True", "8"]
