@@ -1,12 +1,6 @@
 """`kerascli.engine.collector`: the collector pauses for `import keras`, then runs as before."""
 
-import subprocess
-import sys
-
-
-def _run(code: str) -> list[str]:
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return done.stdout.split()
+from fresh_python import printed_words
 
 
 def test_the_collector_is_off_during_the_import_and_back_on_after():
@@ -16,7 +10,7 @@ def test_the_collector_is_off_during_the_import_and_back_on_after():
         "    print(gc.isenabled())\n"
         "print(gc.isenabled(), gc.get_freeze_count() > 0)\n"
     )
-    assert _run(code) == ["False", "True", "True"]
+    assert printed_words(code) == ["False", "True", "True"]
 
 
 def test_a_collector_the_user_switched_off_stays_off_and_nothing_is_frozen():
@@ -27,7 +21,7 @@ def test_a_collector_the_user_switched_off_stays_off_and_nothing_is_frozen():
         "    pass\n"
         "print(gc.isenabled(), gc.get_freeze_count())\n"
     )
-    assert _run(code) == ["False", "0"]
+    assert printed_words(code) == ["False", "0"]
 
 
 def test_after_load_keras_cycles_made_later_are_still_collected():
@@ -41,4 +35,4 @@ def test_after_load_keras_cycles_made_later_are_still_collected():
         "del a, b\n"
         "print(gc.isenabled(), frozen > 100_000, gc.collect() >= 2)\n"
     )
-    assert _run(code) == ["True", "True", "True"]
+    assert printed_words(code) == ["True", "True", "True"]

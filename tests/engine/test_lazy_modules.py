@@ -1,14 +1,8 @@
 """`kerascli.engine.lazy_modules`: Keras starts without JAX's TPU kernels and still reaches them."""
 
-import subprocess
-import sys
+from fresh_python import printed_words
 
 KERNELS = "jax.experimental.pallas.ops.tpu.splash_attention"
-
-
-def _run(code: str) -> list[str]:
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return done.stdout.split()
 
 
 def test_keras_starts_without_the_tpu_kernels_and_finds_them_when_used():
@@ -21,7 +15,7 @@ def test_keras_starts_without_the_tpu_kernels_and_finds_them_when_used():
         "print(mask is real.NumpyMask, nn.splash_attention_kernel.make_splash_mha is "
         f"importlib.import_module({KERNELS + '.splash_attention_kernel'!r}).make_splash_mha)"
     )
-    assert _run(code) == ["False", "False", "True", "True"]
+    assert printed_words(code) == ["False", "False", "True", "True"]
 
 
 def test_the_stand_in_is_gone_after_import_keras():
@@ -30,7 +24,7 @@ def test_the_stand_in_is_gone_after_import_keras():
         f"print({KERNELS!r} in sys.modules); "
         f"import {KERNELS}.splash_attention_mask as m; print(type(m).__name__, hasattr(m, 'NumpyMask'))"
     )
-    assert _run(code) == ["False", "module", "True"]
+    assert printed_words(code) == ["False", "module", "True"]
 
 
 def test_keras_starts_without_scipy_and_sparse_linalg_still_works():
@@ -41,7 +35,7 @@ def test_keras_starts_without_scipy_and_sparse_linalg_still_works():
         "x = sparse.linalg.spsolve(jnp.array([2.0]), jnp.array([0]), jnp.array([0, 1]), jnp.array([4.0])); "
         "print(float(x[0]), type(sys.modules['jax.experimental.sparse.linalg']).__name__)"
     )
-    assert _run(code) == ["False", "False", "2.0", "module"]
+    assert printed_words(code) == ["False", "False", "2.0", "module"]
 
 
 def test_keras_sparse_tensors_still_convert():
@@ -51,7 +45,7 @@ def test_keras_sparse_tensors_still_convert():
         "x = sparse.BCOO.fromdense(np.eye(2, dtype='float32')); "
         "print(keras.ops.is_tensor(x), float(keras.ops.sum(keras.ops.convert_to_tensor(x, sparse=False))))"
     )
-    assert _run(code) == ["True", "2.0"]
+    assert printed_words(code) == ["True", "2.0"]
 
 
 def test_keras_starts_without_h5py_and_the_legacy_h5_format_still_saves_and_loads(tmp_path):
@@ -65,4 +59,4 @@ def test_keras_starts_without_h5py_and_the_legacy_h5_format_still_saves_and_load
         "import h5py; from keras.src.legacy.saving import legacy_h5_format as legacy; "
         "print(legacy.h5py.File is h5py.File, again.count_params())"
     )
-    assert _run(code) == ["False", "True", "8"]
+    assert printed_words(code) == ["False", "True", "8"]

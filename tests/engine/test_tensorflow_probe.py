@@ -2,11 +2,10 @@
 
 import importlib.util
 import random
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from fresh_python import printed_words
 
 from kerascli.engine.keras_import import load_keras
 from kerascli.engine.tensorflow_probe import save_model, set_random_seed
@@ -28,8 +27,7 @@ def test_tensorflow_is_not_imported_to_seed_another_backend():
         "import sys, kerascli.engine.keras_import as k, kerascli.engine.tensorflow_probe as s; "
         "keras = k.load_keras('jax'); s.set_random_seed(keras, 1); print('tensorflow' in sys.modules)"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "False"
+    assert printed_words(code) == ["False"]
 
 
 def _tiny_model():
@@ -56,8 +54,7 @@ def test_tensorflow_is_not_imported_to_save_a_jax_model(tmp_path):
         f"s.save_model(keras, m, {str(tmp_path / 'm.keras')!r}); print('tensorflow' in sys.modules); "
         "keras.layers.StringLookup(vocabulary=['a']); print('tensorflow' in sys.modules)"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["False", "True"]
+    assert printed_words(code) == ["False", "True"]
 
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None, reason="needs TensorFlow installed")
@@ -70,5 +67,4 @@ def test_a_scheduled_optimizers_config_does_not_import_tensorflow():
         "o = keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)); "
         "c = s.config_of(keras, o); print('tensorflow' in sys.modules, c['learning_rate']['class_name'])"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["False", "ExponentialDecay"]
+    assert printed_words(code) == ["False", "ExponentialDecay"]
