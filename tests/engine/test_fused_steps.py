@@ -130,6 +130,31 @@ def test_only_numpy_batches_alike_the_first_are_fused():
     assert stacked[0].shape == (3, 4, 2) and stacked[0][1:].tolist() == [[[1.0, 1.0]] * 4] * 2  # padded with the last
 
 
+def test_an_execution_waits_for_all_but_the_last_two_before_it(monkeypatch):
+    # JAX dispatches asynchronously: unbounded, every queued execution held its stacked batches.
+    import jax
+
+    model = two_input_model(steps_per_execution=2)
+    assert fused_steps.install(model)
+    function = model.train_function
+    dispatched, waited = [], []
+    program = function._program
+
+    def recording_program(*args):
+        logs, state = program(*args)
+        dispatched.append((logs, len(waited)))
+        return logs, state
+
+    real_wait = jax.block_until_ready
+    monkeypatch.setattr(function, "_program", recording_program)
+    monkeypatch.setattr(jax, "block_until_ready", lambda x: waited.append(x) or real_wait(x))
+    x, y = blobs(192)  # 12 batches of 16 an epoch: 6 executions, all fused
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    assert function.fused == 12 and len(function._in_flight) == fused_steps.MAX_IN_FLIGHT == 2
+    assert [id(logs) for logs, _ in dispatched[:10]] == [id(w) for w in waited]  # the oldest first, each once
+    assert [before for _, before in dispatched] == [0, 0, 0, *range(1, 10)]
+
+
 BLOBS = """\
 name: fused
 seed: 5
