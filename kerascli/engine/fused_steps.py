@@ -24,10 +24,12 @@ which the loop never reaches). Its logs are the last step's, as in Keras'
 loop. At most `MAX_IN_FLIGHT` executions are dispatched and not yet done:
 JAX runs them asynchronously, and each waiting one holds its stacked
 batches, so without a bound a small model's queue (and the memory of a
-streamed epoch) grew as far as Python ran ahead: +100-170 MiB at peak on
-a streamed 1024-row batch MLP. An execution waits for the one before the
-last, which is usually done by then. Everything else goes to Keras' own function, unchanged and after the
-fused steps before it: an epoch's smaller last batch, batches that are not
+streamed epoch) grew as far as Python ran ahead: `benchmarks/memory.py`'s
+streamed epoch peaked at +380-508 MiB over a tiny run, +166-183 MiB with
+the bound. An execution waits for the one before the last, which is
+usually done by then, so the bound costs no throughput. Everything else
+goes to Keras' own function, unchanged and after the fused steps before
+it: an epoch's smaller last batch, batches that are not
 NumPy arrays, and `train_on_batch`. A plain `lax.scan` over the batches ran
 at the same speed, and unrolling the loop body (2, 4, 8 steps) saved no CPU
 time but doubled the compile time.
