@@ -177,13 +177,13 @@ class FusedTrainFunction:
         if alike:
             self.fused += 1
             logs, state = self._program(state, _stack(batches[:alike], self.steps), np.int32(alike))
-            self._wait_for_all_but_the_last(logs)
+            self._wait_for_older_executions(logs)
         if alike < len(batches) or not batches:  # no batch left: Keras' function raises StopIteration
             self.stepwise += 1
             logs, state = self.keras_function(state, iter(batches[alike:]))
         return logs, state
 
-    def _wait_for_all_but_the_last(self, logs) -> None:
+    def _wait_for_older_executions(self, logs) -> None:
         """Waits until at most `MAX_IN_FLIGHT` executions are running or queued: their batches are freed."""
         import jax  # noqa: PLC0415
 
